@@ -1,0 +1,406 @@
+"""Typed service interfaces: the only way protocols reach stored data.
+
+Every method that reads or writes an account's data takes the acting principal
+and makes the one authorization check; every write returns only after its
+transaction (and any blob it references) is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from tidings.model.acl import Right
+from tidings.model.changes import ChangeBatch
+from tidings.model.directory import (
+    AppPassword,
+    Credential,
+    Domain,
+    Permission,
+    Principal,
+    PrincipalKind,
+    ResourcePolicy,
+    Role,
+)
+from tidings.model.ids import (
+    UID,
+    AccountId,
+    BlobId,
+    DomainId,
+    EmailId,
+    MailboxId,
+    ModSeq,
+    PrincipalId,
+    QueueId,
+)
+from tidings.model.mail import (
+    Appended,
+    Email,
+    FlagOperation,
+    Keyword,
+    Mailbox,
+    MailboxRole,
+    MailboxStatus,
+    Message,
+    Moved,
+    Quota,
+)
+from tidings.model.queue import QueuedMessage
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A blob that is already on stable storage."""
+
+    id: BlobId
+    size: int
+
+
+class BlobStore(Protocol):
+    async def put(self, data: bytes) -> BlobRef:
+        """Store bytes durably (content-addressed; storing twice is harmless)."""
+
+    async def get(self, blob_id: BlobId) -> bytes:
+        """Raises NotFound."""
+
+    async def exists(self, blob_id: BlobId) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedHeaders:
+    """What the store indexes about a message; computed by `mime` before append."""
+
+    date: datetime | None
+    subject: str
+    from_: str
+    sender: str
+    reply_to: str
+    to: str
+    cc: str
+    bcc: str
+    message_id: str
+    in_reply_to: str
+    references: str
+    # Plain text for the full-text index (decoded bodies, attachment names).
+    text: str
+    # The subject with Re:/Fwd: removed (RFC 5256 base subject), for THREAD.
+    base_subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """One message to add to a mailbox (APPEND, delivery, JMAP import)."""
+
+    mailbox_id: MailboxId
+    blob: BlobRef
+    headers: ParsedHeaders
+    keywords: frozenset[Keyword] = frozenset()
+    received_at: datetime | None = None  # None: now
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredTo:
+    """Where a delivered copy ended up."""
+
+    account_id: AccountId
+    appended: Appended
+
+
+class DirectoryService(Protocol):
+    """Domains, principals, addresses, groups and permissions (persistence only;
+    `tidings.directory` adds password hashing and authentication on top)."""
+
+    async def create_domain(self, name: str) -> Domain:
+        """Raises Conflict if it exists, InvalidInput if the name is not a domain."""
+
+    async def get_domain(self, name: str) -> Domain:
+        """Raises NotFound."""
+
+    async def list_domains(self) -> Sequence[Domain]: ...
+
+    async def delete_domain(self, name: str) -> None:
+        """Raises NotFound; Conflict while principals remain in it."""
+
+    async def set_catch_all(self, domain: str, target: PrincipalId | None) -> Domain: ...
+
+    async def create_principal(
+        self,
+        kind: PrincipalKind,
+        address: str,
+        *,
+        display_name: str = "",
+        password_hash: str | None = None,
+        scram_sha256: str | None = None,
+        role: Role = Role.USER,
+        quota_bytes: int | None = None,
+    ) -> Principal:
+        """Create a principal; data-owning kinds get an account with the default
+        mailboxes (INBOX, Drafts, Sent, Junk, Trash, Archive).
+        Raises NotFound (domain), Conflict (address taken), InvalidInput."""
+
+    async def get_principal(self, principal_id: PrincipalId) -> Principal:
+        """Raises NotFound."""
+
+    async def find_principal(self, address: str) -> Principal:
+        """Look up by primary address or alias (case-insensitive). Raises NotFound."""
+
+    async def list_principals(
+        self,
+        *,
+        domain: str | None = None,
+        kind: PrincipalKind | None = None,
+        query: str | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+    ) -> Sequence[Principal]: ...
+
+    async def update_principal(
+        self,
+        principal_id: PrincipalId,
+        *,
+        display_name: str | None = None,
+        enabled: bool | None = None,
+        role: Role | None = None,
+        quota_bytes: int | None = None,
+        clear_quota: bool = False,
+        per_user_seen: bool | None = None,
+    ) -> Principal: ...
+
+    async def set_password(
+        self, principal_id: PrincipalId, password_hash: str, scram_sha256: str | None
+    ) -> None: ...
+
+    async def delete_principal(self, principal_id: PrincipalId) -> None:
+        """Remove the principal, its addresses, memberships and all its data."""
+
+    async def credential(self, login: str) -> Credential:
+        """Everything authentication needs, by login or address. Raises NotFound."""
+
+    async def add_app_password(
+        self, principal_id: PrincipalId, label: str, password_hash: str
+    ) -> AppPassword: ...
+
+    async def list_app_passwords(self, principal_id: PrincipalId) -> Sequence[AppPassword]: ...
+
+    async def delete_app_password(self, principal_id: PrincipalId, app_password_id: int) -> None:
+        ...
+
+    async def touch_app_password(self, app_password_id: int) -> None: ...
+
+    async def add_alias(self, principal_id: PrincipalId, address: str) -> None:
+        """Raises Conflict if the address is taken, NotFound if its domain is not local."""
+
+    async def remove_alias(self, address: str) -> None: ...
+
+    async def list_aliases(self, principal_id: PrincipalId) -> Sequence[str]: ...
+
+    async def add_member(self, group_id: PrincipalId, member_id: PrincipalId) -> None:
+        """Raises InvalidInput if `group_id` is not a group or the edge makes a cycle."""
+
+    async def remove_member(self, group_id: PrincipalId, member_id: PrincipalId) -> None: ...
+
+    async def list_members(self, group_id: PrincipalId) -> Sequence[Principal]:
+        """Direct members only."""
+
+    async def expand_group(self, group_id: PrincipalId) -> Sequence[Principal]:
+        """All data-owning principals reachable through nested groups, each once."""
+
+    async def grant(
+        self, owner_id: PrincipalId, grantee_id: PrincipalId, permission: Permission
+    ) -> None: ...
+
+    async def revoke(
+        self, owner_id: PrincipalId, grantee_id: PrincipalId, permission: Permission
+    ) -> None: ...
+
+    async def permissions_of(self, grantee_id: PrincipalId) -> Sequence[tuple[PrincipalId, Permission]]:
+        """(owner, permission) pairs granted to `grantee_id`, directly or via a group."""
+
+    async def set_resource_policy(self, principal_id: PrincipalId, policy: ResourcePolicy) -> None:
+        ...
+
+    async def resource_policy(self, principal_id: PrincipalId) -> ResourcePolicy: ...
+
+
+class MailService(Protocol):
+    """Mailboxes and messages of every account; each call checks the actor's rights
+    (owner, FULL_ACCESS permission, or the mailbox's RFC 4314 ACL)."""
+
+    # --- mailboxes -------------------------------------------------------------
+    async def list_mailboxes(self, actor: Principal, account: AccountId) -> Sequence[Mailbox]:
+        """Mailboxes the actor may see (lookup right) in that account."""
+
+    async def accessible_accounts(self, actor: Principal) -> Sequence[tuple[AccountId, str]]:
+        """Other accounts (id, address) where the actor can see at least one mailbox."""
+
+    async def get_mailbox(self, actor: Principal, mailbox: MailboxId) -> Mailbox:
+        """Raises NotFound (also when the actor may not see it)."""
+
+    async def find_mailbox(self, actor: Principal, account: AccountId, name: str) -> Mailbox:
+        """By full name ("INBOX" is case-insensitive). Raises NotFound."""
+
+    async def mailbox_by_role(
+        self, actor: Principal, account: AccountId, role: MailboxRole
+    ) -> Mailbox: ...
+
+    async def create_mailbox(
+        self, actor: Principal, account: AccountId, name: str, role: MailboxRole | None = None
+    ) -> Mailbox:
+        """Creates missing parents too. Raises Conflict if it exists."""
+
+    async def rename_mailbox(self, actor: Principal, mailbox: MailboxId, new_name: str) -> Mailbox:
+        """Renames children with it; renaming INBOX moves its messages (RFC 9051 §6.3.6)."""
+
+    async def delete_mailbox(self, actor: Principal, mailbox: MailboxId) -> None:
+        """Raises Conflict for INBOX or a mailbox with children."""
+
+    async def set_subscribed(self, actor: Principal, mailbox: MailboxId, subscribed: bool) -> None:
+        ...
+
+    async def mailbox_status(self, actor: Principal, mailbox: MailboxId) -> MailboxStatus: ...
+
+    async def my_rights(self, actor: Principal, mailbox: MailboxId) -> frozenset[Right]: ...
+
+    async def get_acl(
+        self, actor: Principal, mailbox: MailboxId
+    ) -> Sequence[tuple[str, frozenset[Right]]]:
+        """(identifier, rights) pairs; the owner appears with all rights."""
+
+    async def set_acl(
+        self, actor: Principal, mailbox: MailboxId, identifier: str, rights: frozenset[Right]
+    ) -> None:
+        """Empty rights removes the entry. Needs the administer right."""
+
+    # --- messages --------------------------------------------------------------
+    async def append(self, actor: Principal, message: NewMessage) -> Appended:
+        """Raises NotFound, PermissionDenied, QuotaExceeded."""
+
+    async def append_many(self, actor: Principal, messages: Sequence[NewMessage]) -> list[Appended]:
+        """All or nothing, in one transaction (IMAP MULTIAPPEND)."""
+
+    async def deliver(
+        self, accounts: Sequence[tuple[AccountId, MailboxRole | str]], blob: BlobRef,
+        headers: ParsedHeaders, keywords: frozenset[Keyword] = frozenset(),
+    ) -> list[DeliveredTo]:
+        """System delivery (no actor check): one copy per account into the named
+        mailbox or role, falling back to INBOX; one commit for all of them."""
+
+    async def messages(
+        self, actor: Principal, mailbox: MailboxId, *, since_uid: UID | None = None
+    ) -> Sequence[Message]:
+        """Every message in the mailbox, ordered by UID; flags as the actor sees them
+        (per-user \\Seen in shared mailboxes)."""
+
+    async def get_email(self, actor: Principal, email: EmailId) -> Email: ...
+
+    async def read_blob(self, actor: Principal, blob_id: BlobId) -> bytes:
+        """Only a blob of an email the actor can read. Raises NotFound."""
+
+    async def store_flags(
+        self, actor: Principal, mailbox: MailboxId, uids: Sequence[UID],
+        operation: FlagOperation, flags: frozenset[Keyword],
+        unchanged_since: ModSeq | None = None,
+    ) -> tuple[Sequence[Message], Sequence[UID]]:
+        """Change flags; returns (changed messages, UIDs that failed UNCHANGEDSINCE)."""
+
+    async def copy(
+        self, actor: Principal, source: MailboxId, uids: Sequence[UID], target: MailboxId
+    ) -> Moved: ...
+
+    async def move(
+        self, actor: Principal, source: MailboxId, uids: Sequence[UID], target: MailboxId
+    ) -> Moved: ...
+
+    async def expunge(
+        self, actor: Principal, mailbox: MailboxId, uids: Sequence[UID] | None = None
+    ) -> Sequence[UID]:
+        """Remove messages flagged \\Deleted (only among `uids` if given); returns them."""
+
+    async def search_text(
+        self, actor: Principal, mailbox: MailboxId, query: str, *, field: str = "text"
+    ) -> Sequence[UID]:
+        """Full-text search; `field` is text, body, subject, from, to, cc or bcc."""
+
+    async def quota(self, actor: Principal, account: AccountId) -> Quota: ...
+
+    # --- change log -------------------------------------------------------------
+    async def changes_since(
+        self, actor: Principal, account: AccountId, modseq: ModSeq, *, limit: int = 10000
+    ) -> ChangeBatch:
+        """Every change (tombstones included) after `modseq`. Raises Conflict if the log
+        before that point was pruned (the client must resynchronise fully)."""
+
+    async def highest_modseq(self, actor: Principal, account: AccountId) -> ModSeq: ...
+
+
+class ChangeNotifier(Protocol):
+    """Wakes sessions (IDLE, push, Ping) when an account's modseq moves."""
+
+    def publish(self, account: AccountId, modseq: ModSeq) -> None: ...
+
+    def subscribe(self, account: AccountId) -> AsyncIterator[ModSeq]:
+        """Yields new highest modseqs; closing the iterator unsubscribes."""
+
+
+class QueueService(Protocol):
+    """The persistent outbound queue."""
+
+    async def enqueue(
+        self, sender: str, recipients: Sequence[str], blob: BlobRef, *,
+        submitted_by: PrincipalId | None = None, dsn_ret: str | None = None,
+        dsn_envid: str | None = None, notify: Sequence[str | None] | None = None,
+    ) -> QueuedMessage: ...
+
+    async def get(self, queue_id: QueueId) -> QueuedMessage: ...
+
+    async def list(self, *, offset: int = 0, limit: int = 100) -> Sequence[QueuedMessage]: ...
+
+    async def due(self, now: datetime, limit: int = 100) -> Sequence[QueuedMessage]:
+        """Messages with a pending recipient whose next attempt is at or before `now`."""
+
+    async def record_attempt(
+        self, queue_id: QueueId, address: str, *, delivered: bool, permanent: bool,
+        error: str | None, next_attempt_at: datetime | None,
+    ) -> None: ...
+
+    async def mark_delay_notified(self, queue_id: QueueId) -> None: ...
+
+    async def retry_now(self, queue_id: QueueId) -> None: ...
+
+    async def delete(self, queue_id: QueueId) -> None: ...
+
+
+class Store(Protocol):
+    """One opened store: the services plus its lifecycle."""
+
+    directory: DirectoryService
+    mail: MailService
+    queue: QueueService
+    blobs: BlobStore
+    notifier: ChangeNotifier
+
+    async def close(self) -> None: ...
+
+
+__all__ = [
+    "UID",
+    "AccountId",
+    "BlobId",
+    "BlobRef",
+    "BlobStore",
+    "ChangeNotifier",
+    "DeliveredTo",
+    "DirectoryService",
+    "DomainId",
+    "EmailId",
+    "MailService",
+    "MailboxId",
+    "ModSeq",
+    "NewMessage",
+    "ParsedHeaders",
+    "PrincipalId",
+    "QueueService",
+    "Store",
+]
