@@ -215,7 +215,9 @@ class DirectoryService(Protocol):
         self, owner_id: PrincipalId, grantee_id: PrincipalId, permission: Permission
     ) -> None: ...
 
-    async def permissions_of(self, grantee_id: PrincipalId) -> Sequence[tuple[PrincipalId, Permission]]:
+    async def permissions_of(
+        self, grantee_id: PrincipalId
+    ) -> Sequence[tuple[PrincipalId, Permission]]:
         """(owner, permission) pairs granted to `grantee_id`, directly or via a group."""
 
     async def set_resource_policy(self, principal_id: PrincipalId, policy: ResourcePolicy) -> None:
