@@ -1,0 +1,267 @@
+"""The engine, the dialect switches, and the group-commit writer.
+
+Every write goes through `Database.write`: concurrent writers are gathered into
+one transaction (each in its own SAVEPOINT, so one failure does not undo the
+others) and share one commit and one fsync. A write returns only after that
+commit, so callers may acknowledge the moment it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from tidings.model.errors import TemporaryFailure, TidingsError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Durability(enum.StrEnum):
+    FULL = "full"  # survives power loss: fsync on every commit
+    NORMAL = "normal"  # survives a process crash; a power loss may lose the last commits
+    OFF = "off"  # tests and benchmarks only
+
+
+class Tx:
+    """One writer's view of the shared transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction is durable (e.g. wake IDLE sessions)."""
+        self._after_commit.append(callback)
+
+
+WriteFn = Callable[[Tx], Awaitable[T]]
+
+
+@dataclass(slots=True)
+class _Pending(Generic[T]):
+    fn: WriteFn[T]
+    future: asyncio.Future[T]
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+
+def to_async_url(url: str) -> str:
+    """Accept plain `sqlite:///x` / `postgresql://` URLs and pick the async driver."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+class Database:
+    """One engine plus the writer task that batches commits."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        durability: Durability = Durability.FULL,
+        group_commit: bool = True,
+        max_wait_ms: float = 2.0,
+        max_batch: int = 256,
+        pool_size: int = 10,
+    ) -> None:
+        self.url = to_async_url(url)
+        self.durability = durability
+        self.group_commit = group_commit
+        self.max_wait = max_wait_ms / 1000.0
+        self.max_batch = max_batch
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.engine: AsyncEngine = self._create_engine(pool_size)
+        self._queue: asyncio.Queue[_Pending[Any]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        # Without group commit SQLite still allows one writer at a time.
+        self._solo_lock = asyncio.Lock()
+        self.commits = 0
+        self.writes = 0
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    def _create_engine(self, pool_size: int) -> AsyncEngine:
+        if not self.is_sqlite:
+            # `?schema=NAME` (ours, not libpq's) puts every table in that schema.
+            url = make_url(self.url)
+            connect_args: dict[str, Any] = {}
+            if "schema" in url.query:
+                connect_args["server_settings"] = {"search_path": str(url.query["schema"])}
+                url = url.difference_update_query(["schema"])
+            engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, connect_args=connect_args
+            )
+            if self.durability is not Durability.FULL:
+
+                @event.listens_for(engine.sync_engine, "connect")
+                def _pg_connect(dbapi_conn: Any, _record: Any) -> None:
+                    cursor = dbapi_conn.cursor()
+                    cursor.execute("SET synchronous_commit = off")
+                    cursor.close()
+
+            return engine
+        # Each aiosqlite connection owns a thread; NullPool avoids keeping a pool of
+        # threads around for a mostly single-writer embedded database.
+        engine = create_async_engine(self.url, poolclass=NullPool)
+        synchronous = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}[self.durability.value]
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not pysqlite, emit BEGIN, so SAVEPOINTs work.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers take the write lock up front, so they never fail to upgrade.
+            mode = "IMMEDIATE" if conn.info.get("writer") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    async def start(self) -> None:
+        if self._writer is None and self.group_commit:
+            self._writer = asyncio.create_task(self._write_loop(), name="tidings-group-commit")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        await self.engine.dispose()
+
+    async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `fn` in a read transaction (a consistent snapshot)."""
+        try:
+            async with self.engine.connect() as conn, conn.begin():
+                return await fn(conn)
+        except OperationalError as exc:
+            log.warning("store.read_failed error=%s", exc)
+            raise TemporaryFailure("the database is unavailable; try again") from exc
+
+    async def write(self, fn: WriteFn[T]) -> T:
+        """Run `fn` in a write transaction; returns after the durable commit."""
+        if not self.group_commit:
+            return await self._write_solo(fn)
+        if self._writer is None:
+            await self.start()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(fn, future))
+        return await future
+
+    async def _write_solo(self, fn: WriteFn[T]) -> T:
+        lock = self._solo_lock if self.is_sqlite else contextlib.nullcontext()
+        async with lock, self.engine.connect() as conn:
+            conn.sync_connection.info["writer"] = True  # type: ignore[union-attr]
+            tx = Tx(conn)
+            try:
+                async with conn.begin():
+                    result = await fn(tx)
+            except OperationalError as exc:
+                log.warning("store.write_failed error=%s", exc)
+                raise TemporaryFailure("the database could not commit; try again") from exc
+        self.commits += 1
+        self.writes += 1
+        for callback in tx._after_commit:
+            _run_callback(callback)
+        return result
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: list[_Pending[Any]]) -> None:
+        results: list[tuple[bool, Any]] = []
+        try:
+            async with self.engine.connect() as conn:
+                conn.sync_connection.info["writer"] = True  # type: ignore[union-attr]
+                async with conn.begin():
+                    for pending in batch:
+                        if pending.future.cancelled():
+                            results.append((False, None))
+                            continue
+                        tx = Tx(conn)
+                        try:
+                            async with conn.begin_nested():
+                                value = await pending.fn(tx)
+                        except Exception as exc:
+                            results.append((False, exc))
+                        else:
+                            pending.callbacks = tx._after_commit
+                            results.append((True, value))
+        except Exception as exc:
+            log.exception("store.group_commit_failed writers=%d", len(batch))
+            failure = TemporaryFailure("the database could not commit; try again")
+            failure.__cause__ = exc
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(failure)
+            return
+        self.commits += 1
+        self.writes += len(batch)
+        for pending, (ok, value) in zip(batch, results, strict=True):
+            if pending.future.done():
+                continue
+            if ok:
+                for callback in pending.callbacks:
+                    _run_callback(callback)
+                pending.future.set_result(value)
+            elif value is not None:
+                pending.future.set_exception(_as_domain_error(value))
+
+
+def _as_domain_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, TidingsError):
+        return exc
+    if isinstance(exc, OperationalError):
+        failure = TemporaryFailure("the database could not complete the write; try again")
+        failure.__cause__ = exc
+        return failure
+    return exc
+
+
+def _run_callback(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:
+        log.exception("store.after_commit_failed")

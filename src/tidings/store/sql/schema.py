@@ -1,0 +1,238 @@
+"""The one schema both backends share (SQLAlchemy Core); the current version.
+
+Migrations in `store/sql/migrations/` bring an older database to this shape.
+Full-text search lives in dialect-specific structures made by migration 0002.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from tidings.store.sql.types import IdType, UTCDateTime
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("name", String(253), nullable=False, unique=True),
+    # No FK: a domain and its catch-all principal reference each other.
+    Column("catch_all_id", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(320), nullable=False, unique=True),
+    Column("domain_id", ForeignKey("domains.id", ondelete="RESTRICT"), nullable=False),
+    Column("display_name", String(256), nullable=False, default=""),
+    Column("role", String(32), nullable=False, default="user"),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("quota_bytes", BigInteger, nullable=True),
+    Column("per_user_seen", Boolean, nullable=False, default=True),
+    Column("password_hash", Text, nullable=True),
+    Column("scram_sha256", Text, nullable=True),
+    Column("resource_policy", Text, nullable=True),  # JSON
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Every address that routes to a principal: its primary address and its aliases.
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("address", String(320), primary_key=True),
+    Column("principal_id", ForeignKey("principals.id", ondelete="CASCADE"), nullable=False),
+    Column("is_primary", Boolean, nullable=False, default=False),
+    Index("ix_addresses_principal", "principal_id"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_group_members_member", "member_id"),
+)
+
+permissions = Table(
+    "permissions",
+    metadata,
+    Column("owner_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Column("grantee_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission", String(32), primary_key=True),
+    Index("ix_permissions_grantee", "grantee_id"),
+)
+
+app_passwords = Table(
+    "app_passwords",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("principal_id", ForeignKey("principals.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(128), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Index("ix_app_passwords_principal", "principal_id"),
+)
+
+# One row per data-owning principal: its change counter and storage use.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Column("modseq", BigInteger, nullable=False, default=0),
+    # Changes at or below this modseq were pruned; older sync states must resync.
+    Column("pruned_modseq", BigInteger, nullable=False, default=0),
+    Column("used_bytes", BigInteger, nullable=False, default=0),
+    Column("message_count", BigInteger, nullable=False, default=0),
+)
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(1024), nullable=False),
+    Column("parent_id", BigInteger, nullable=True),
+    Column("role", String(32), nullable=True),
+    Column("uid_validity", BigInteger, nullable=False),
+    Column("uid_next", BigInteger, nullable=False, default=1),
+    Column("highest_modseq", BigInteger, nullable=False, default=0),
+    Column("subscribed", Boolean, nullable=False, default=True),
+    Column("sort_order", Integer, nullable=False, default=0),
+    UniqueConstraint("account_id", "name", name="uq_mailboxes_account_name"),
+)
+
+# RFC 4314 rights granted on one mailbox; grantee 0 stands for "anyone".
+mailbox_acl = Table(
+    "mailbox_acl",
+    metadata,
+    Column("mailbox_id", ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True),
+    Column("grantee_id", BigInteger, primary_key=True),
+    Column("rights", String(32), nullable=False),
+    Index("ix_mailbox_acl_grantee", "grantee_id"),
+)
+
+emails = Table(
+    "emails",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("blob_id", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("thread_id", BigInteger, nullable=False),
+    Column("keywords", Text, nullable=False, default="[]"),  # JSON list
+    Column("sent_at", UTCDateTime, nullable=True),  # the Date: header
+    Column("subject", Text, nullable=False, default=""),
+    Column("base_subject", Text, nullable=False, default=""),
+    Column("from_", Text, nullable=False, default=""),
+    Column("sender", Text, nullable=False, default=""),
+    Column("reply_to", Text, nullable=False, default=""),
+    Column("to_", Text, nullable=False, default=""),
+    Column("cc", Text, nullable=False, default=""),
+    Column("bcc", Text, nullable=False, default=""),
+    Column("message_id", Text, nullable=False, default=""),
+    Column("in_reply_to", Text, nullable=False, default=""),
+    Column("references", Text, nullable=False, default=""),
+    Index("ix_emails_account", "account_id"),
+    Index("ix_emails_blob", "blob_id"),
+    Index("ix_emails_message_id", "account_id", "message_id"),
+)
+
+# An email as a member of a mailbox: the IMAP message (UID, modseq, save date).
+mailbox_messages = Table(
+    "mailbox_messages",
+    metadata,
+    Column("mailbox_id", ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True),
+    Column("uid", BigInteger, primary_key=True),
+    Column("email_id", ForeignKey("emails.id", ondelete="CASCADE"), nullable=False),
+    Column("modseq", BigInteger, nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Index("ix_mailbox_messages_email", "email_id"),
+    Index("ix_mailbox_messages_modseq", "mailbox_id", "modseq"),
+)
+
+# \Seen kept per reader in shared mailboxes with per_user_seen.
+seen_flags = Table(
+    "seen_flags",
+    metadata,
+    Column("email_id", ForeignKey("emails.id", ondelete="CASCADE"), primary_key=True),
+    Column("principal_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("modseq", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("object_id", BigInteger, nullable=False),
+    Column("collection_id", BigInteger, nullable=True),
+    Column("op", String(16), nullable=False),
+    Column("uid", BigInteger, nullable=True),
+    Index("ix_changes_account_modseq", "account_id", "modseq"),
+)
+
+# Content-addressed blobs; small ones inline (`data`), large ones as files.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+queue_messages = Table(
+    "queue_messages",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("sender", String(320), nullable=False),
+    Column("blob_id", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("submitted_by", BigInteger, nullable=True),
+    Column("dsn_ret", String(8), nullable=True),
+    Column("dsn_envid", String(100), nullable=True),
+    Column("delay_notified", Boolean, nullable=False, default=False),
+)
+
+queue_recipients = Table(
+    "queue_recipients",
+    metadata,
+    Column("queue_id", ForeignKey("queue_messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("notify", String(64), nullable=True),
+    Column("orcpt", String(500), nullable=True),
+    Index("ix_queue_recipients_due", "state", "next_attempt_at"),
+)

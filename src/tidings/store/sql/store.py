@@ -1,0 +1,74 @@
+"""The SQL store: one implementation of every service, for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tidings.store.blobs import SQLBlobStore
+from tidings.store.changes import LocalNotifier
+from tidings.store.sql.database import Database, Durability
+from tidings.store.sql.directory import SQLDirectoryService
+from tidings.store.sql.mail import SQLMailService
+from tidings.store.sql.migrations import migrate as run_migrations
+from tidings.store.sql.queue import SQLQueueService
+
+log = logging.getLogger(__name__)
+
+
+class SQLStore:
+    """Opened by `tidings.store.open_store`; backends differ only in small hooks."""
+
+    def __init__(
+        self,
+        url: str,
+        blob_dir: Path,
+        *,
+        durability: Durability = Durability.FULL,
+        group_commit: bool = True,
+        max_wait_ms: float = 2.0,
+        max_batch: int = 256,
+        inline_max_bytes: int = 4096,
+        redis_url: str | None = None,
+    ) -> None:
+        self.db = Database(
+            url,
+            durability=durability,
+            group_commit=group_commit,
+            max_wait_ms=max_wait_ms,
+            max_batch=max_batch,
+        )
+        self.redis_url = redis_url
+        self.notifier = LocalNotifier()
+        self.blobs = SQLBlobStore(self.db, blob_dir, inline_max_bytes=inline_max_bytes,
+                                  fsync=durability is not Durability.OFF)
+        self.directory = SQLDirectoryService(self.db)
+        self.mail = SQLMailService(self.db, self.blobs, self.notifier)
+        self.queue = SQLQueueService(self.db)
+
+    async def open(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await self.migrate()
+        await self.db.start()
+
+    async def migrate(self, target: int | None = None) -> list[int]:
+        async with self.db.engine.connect() as conn:
+            conn.sync_connection.info["writer"] = True  # type: ignore[union-attr]
+            async with conn.begin():
+                applied = await run_migrations(conn, self.db.dialect, target=target)
+        return applied
+
+    async def ping(self) -> bool:
+        """True when the database answers (for /healthz)."""
+        from sqlalchemy import text
+
+        async def _ping(conn: object) -> bool:
+            from sqlalchemy.ext.asyncio import AsyncConnection
+
+            assert isinstance(conn, AsyncConnection)
+            return (await conn.execute(text("SELECT 1"))).scalar() == 1
+
+        return await self.db.read(_ping)
+
+    async def close(self) -> None:
+        await self.db.close()

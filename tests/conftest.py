@@ -1,0 +1,31 @@
+"""Shared fixtures: which database backends this run can use."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+PG_URL = os.environ.get("TIDINGS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgres_reachable() -> bool:
+    host_port = PG_URL.split("@", 1)[-1].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port or 5432)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_postgres() -> str:
+    """The PostgreSQL URL, or skip (locally) / fail (in CI) when it is not running."""
+    if postgres_reachable():
+        return PG_URL
+    message = f"PostgreSQL is not reachable at {PG_URL} (set TIDINGS_TEST_PG or start it)"
+    if IN_CI:
+        pytest.fail(message + "; CI must run the PostgreSQL tier")
+    pytest.skip(message)
