@@ -184,8 +184,9 @@ class DirectoryService(Protocol):
 
     async def list_app_passwords(self, principal_id: PrincipalId) -> Sequence[AppPassword]: ...
 
-    async def delete_app_password(self, principal_id: PrincipalId, app_password_id: int) -> None:
-        ...
+    async def delete_app_password(
+        self, principal_id: PrincipalId, app_password_id: int
+    ) -> None: ...
 
     async def touch_app_password(self, app_password_id: int) -> None: ...
 
@@ -220,8 +221,9 @@ class DirectoryService(Protocol):
     ) -> Sequence[tuple[PrincipalId, Permission]]:
         """(owner, permission) pairs granted to `grantee_id`, directly or via a group."""
 
-    async def set_resource_policy(self, principal_id: PrincipalId, policy: ResourcePolicy) -> None:
-        ...
+    async def set_resource_policy(
+        self, principal_id: PrincipalId, policy: ResourcePolicy
+    ) -> None: ...
 
     async def resource_policy(self, principal_id: PrincipalId) -> ResourcePolicy: ...
 
@@ -258,8 +260,9 @@ class MailService(Protocol):
     async def delete_mailbox(self, actor: Principal, mailbox: MailboxId) -> None:
         """Raises Conflict for INBOX or a mailbox with children."""
 
-    async def set_subscribed(self, actor: Principal, mailbox: MailboxId, subscribed: bool) -> None:
-        ...
+    async def set_subscribed(
+        self, actor: Principal, mailbox: MailboxId, subscribed: bool
+    ) -> None: ...
 
     async def mailbox_status(self, actor: Principal, mailbox: MailboxId) -> MailboxStatus: ...
 
@@ -283,8 +286,11 @@ class MailService(Protocol):
         """All or nothing, in one transaction (IMAP MULTIAPPEND)."""
 
     async def deliver(
-        self, accounts: Sequence[tuple[AccountId, MailboxRole | str]], blob: BlobRef,
-        headers: ParsedHeaders, keywords: frozenset[Keyword] = frozenset(),
+        self,
+        accounts: Sequence[tuple[AccountId, MailboxRole | str]],
+        blob: BlobRef,
+        headers: ParsedHeaders,
+        keywords: frozenset[Keyword] = frozenset(),
     ) -> list[DeliveredTo]:
         """System delivery (no actor check): one copy per account into the named
         mailbox or role, falling back to INBOX; one commit for all of them."""
@@ -301,8 +307,12 @@ class MailService(Protocol):
         """Only a blob of an email the actor can read. Raises NotFound."""
 
     async def store_flags(
-        self, actor: Principal, mailbox: MailboxId, uids: Sequence[UID],
-        operation: FlagOperation, flags: frozenset[Keyword],
+        self,
+        actor: Principal,
+        mailbox: MailboxId,
+        uids: Sequence[UID],
+        operation: FlagOperation,
+        flags: frozenset[Keyword],
         unchanged_since: ModSeq | None = None,
     ) -> tuple[Sequence[Message], Sequence[UID]]:
         """Change flags; returns (changed messages, UIDs that failed UNCHANGEDSINCE)."""
@@ -350,9 +360,15 @@ class QueueService(Protocol):
     """The persistent outbound queue."""
 
     async def enqueue(
-        self, sender: str, recipients: Sequence[str], blob: BlobRef, *,
-        submitted_by: PrincipalId | None = None, dsn_ret: str | None = None,
-        dsn_envid: str | None = None, notify: Sequence[str | None] | None = None,
+        self,
+        sender: str,
+        recipients: Sequence[str],
+        blob: BlobRef,
+        *,
+        submitted_by: PrincipalId | None = None,
+        dsn_ret: str | None = None,
+        dsn_envid: str | None = None,
+        notify: Sequence[str | None] | None = None,
     ) -> QueuedMessage: ...
 
     async def get(self, queue_id: QueueId) -> QueuedMessage: ...
@@ -363,8 +379,14 @@ class QueueService(Protocol):
         """Messages with a pending recipient whose next attempt is at or before `now`."""
 
     async def record_attempt(
-        self, queue_id: QueueId, address: str, *, delivered: bool, permanent: bool,
-        error: str | None, next_attempt_at: datetime | None,
+        self,
+        queue_id: QueueId,
+        address: str,
+        *,
+        delivered: bool,
+        permanent: bool,
+        error: str | None,
+        next_attempt_at: datetime | None,
     ) -> None: ...
 
     async def mark_delay_notified(self, queue_id: QueueId) -> None: ...
@@ -377,11 +399,16 @@ class QueueService(Protocol):
 class Store(Protocol):
     """One opened store: the services plus its lifecycle."""
 
-    directory: DirectoryService
-    mail: MailService
-    queue: QueueService
-    blobs: BlobStore
-    notifier: ChangeNotifier
+    @property
+    def directory(self) -> DirectoryService: ...
+    @property
+    def mail(self) -> MailService: ...
+    @property
+    def queue(self) -> QueueService: ...
+    @property
+    def blobs(self) -> BlobStore: ...
+    @property
+    def notifier(self) -> ChangeNotifier: ...
 
     async def close(self) -> None: ...
 
