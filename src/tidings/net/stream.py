@@ -64,6 +64,10 @@ class Stream:
     def is_loopback(self) -> bool:
         return self.peer.host in ("127.0.0.1", "::1") or self.peer.host.startswith("127.")
 
+    def abort(self) -> None:
+        """Drop the connection at once: no flush, no TLS close_notify (shutdown, stuck peers)."""
+        self._writer.transport.abort()
+
     async def close(self) -> None:
         if self._writer.is_closing():
             return

@@ -1,0 +1,55 @@
+"""The `tidings` command: set up, run and administer a Tidings server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import tidings
+from tidings.cli.common import CLIError, report_error
+from tidings.cli.directory import add_directory_commands
+from tidings.cli.init import add_init_command
+from tidings.cli.serve import add_serve_commands
+from tidings.config import ConfigError
+from tidings.model.errors import TidingsError
+from tidings.net.tls import TLSError
+
+DESCRIPTION = """\
+Tidings: a mail and collaboration server.
+
+Start with `tidings init --data DIR --domain example.org`, then
+`tidings serve --data DIR`. Admin commands take --data or --config too
+(or $TIDINGS_DATA / $TIDINGS_CONFIG) and --json for machine-readable output.
+Exit codes: 0 done, 1 failed (not found, conflict, server error), 2 bad usage."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tidings",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tidings {tidings.__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    add_init_command(commands)
+    add_serve_commands(commands)
+    add_directory_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except (CLIError, ConfigError, TidingsError, TLSError, OSError) as exc:
+        return report_error(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write("tidings: interrupted\n")
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

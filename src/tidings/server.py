@@ -1,0 +1,225 @@
+"""Composition root: builds the services, opens every listener, drains on a signal.
+
+The one place where store, directory, protocols and web are wired together.
+`--workers N` (forked processes sharing the sockets) is not implemented yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol, cast
+
+from tidings.config import LISTENER_NAMES, Durability, ListenAddress, Settings, default_settings
+from tidings.context import ServerContext
+from tidings.directory.auth import Authenticator
+from tidings.directory.throttle import FailureLog, Throttle, ThrottlePolicy
+from tidings.logging_setup import setup_logging
+from tidings.model.errors import TemporaryFailure
+from tidings.net.listener import Handler
+from tidings.net.tls import TLSError, generate_self_signed, server_context
+from tidings.pop3.server import listeners as pop3_listeners
+from tidings.server_listeners import ServerListeners, StartupError
+from tidings.store import open_store
+from tidings.store.services import Store
+from tidings.web.app import HealthCheck
+
+log = logging.getLogger(__name__)
+
+ProtocolListeners = Callable[[ServerContext], Mapping[str, Handler]]
+
+# Each protocol package adds ONE entry here (and its import above):
+#     from tidings.smtp.server import listeners as smtp_listeners
+#     PROTOCOLS = (smtp_listeners, ...)
+# Its function returns handlers by listener name, e.g. {"smtp": h, "submission": h2,
+# "submissions": h2}; implicit-TLS names get the TLS handshake from the listener.
+PROTOCOLS: tuple[ProtocolListeners, ...] = (pop3_listeners,)
+
+__all__ = ["PROTOCOLS", "RunningServer", "StartupError", "loopback_settings", "run", "running"]
+
+
+class _Pingable(Protocol):
+    async def ping(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    ctx: ServerContext
+    addresses: Mapping[str, tuple[str, int]]  # listener name -> bound (host, port)
+
+    def stop(self) -> None:
+        """Ask the server to drain (as SIGTERM does)."""
+        self.ctx.stopping.set()
+
+
+def collect_handlers(
+    ctx: ServerContext, protocols: tuple[ProtocolListeners, ...] = PROTOCOLS
+) -> dict[str, Handler]:
+    """Ask every protocol package for its handlers; two claiming one name is a bug."""
+    handlers: dict[str, Handler] = {}
+    for listeners in protocols:
+        for name, handler in listeners(ctx).items():
+            if name in handlers:
+                raise StartupError(f"listener {name} is claimed by two protocol packages")
+            handlers[name] = handler
+    return handlers
+
+
+def load_tls(settings: Settings) -> ssl.SSLContext:
+    """The server TLS context; makes a self-signed certificate if none exists yet."""
+    cert, key = settings.tls.cert, settings.tls.key
+    if not cert.exists() and not key.exists():
+        log.warning("tls.missing cert=%s action=generate_self_signed", cert)
+        generate_self_signed(settings.server.hostname, cert, key)
+    try:
+        return server_context(cert, key)
+    except TLSError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def health_check(store: _Pingable) -> HealthCheck:
+    """/healthz: the store must answer a trivial query."""
+
+    async def check() -> None:
+        if not await store.ping():
+            raise TemporaryFailure("store did not answer")
+
+    return check
+
+
+def build_authenticator(
+    settings: Settings, store: Store, stack: contextlib.AsyncExitStack
+) -> Authenticator:
+    """The directory's Authenticator with the [auth] throttle thresholds.
+
+    With [redis] url set, failures are counted in Redis so every node sees them.
+    """
+    auth = settings.auth
+    failure_log: FailureLog | None = None
+    if settings.redis.url is not None:
+        import redis.asyncio as aioredis
+
+        from tidings.directory.throttle_redis import RedisFailureLog
+
+        client = aioredis.from_url(settings.redis.url)
+        stack.push_async_callback(client.aclose)
+        failure_log = RedisFailureLog(client)
+    window = auth.failure_window_seconds
+    throttle = Throttle(
+        failure_log,
+        account_policy=ThrottlePolicy(
+            max_failures=auth.max_failures_per_user,
+            window_seconds=window,
+            max_delay_seconds=auth.max_failure_delay_seconds,
+        ),
+        ip_policy=ThrottlePolicy(
+            max_failures=auth.max_failures_per_ip,
+            window_seconds=window,
+            base_delay_seconds=1.0,
+            max_delay_seconds=auth.max_failure_delay_seconds,
+        ),
+    )
+    return Authenticator(store.directory, throttle)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings,
+    *,
+    protocols: tuple[ProtocolListeners, ...] | None = None,
+    stopping: asyncio.Event | None = None,
+) -> AsyncIterator[RunningServer]:
+    """Open the store and every listener; on exit drain the sessions and close all.
+
+    Integration tests use this in-process with `loopback_settings`.
+    Raises StartupError (bind failure, unreadable TLS files).
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        db = settings.database
+        store = await open_store(
+            url=db.url,
+            blob_dir=settings.blobs.path,
+            durability=db.durability.value,
+            group_commit=db.group_commit,
+            max_wait_ms=db.group_commit_max_wait_ms,
+            max_batch=db.group_commit_max_batch,
+            inline_max_bytes=settings.blobs.inline_max_bytes,
+            redis_url=settings.redis.url,
+        )
+        stack.push_async_callback(store.close)
+        # Store declares plain (hence invariant) attributes, and SQLStore's are the
+        # concrete service classes; mypy rejects that even though it conforms.
+        services = cast(Store, store)
+        ctx = ServerContext(
+            settings=settings,
+            store=services,
+            authenticator=build_authenticator(settings, services, stack),
+            tls=load_tls(settings),
+            stopping=stopping or asyncio.Event(),
+        )
+        handlers = collect_handlers(ctx, PROTOCOLS if protocols is None else protocols)
+        opened = await stack.enter_async_context(
+            ServerListeners(ctx, handlers, health_check(store))
+        )
+        log.info("server.ready hostname=%s listeners=%s", ctx.hostname, opened.summary())
+        yield RunningServer(ctx, opened.addresses)
+        log.info("server.stopping grace_seconds=%g", settings.limits.drain_seconds)
+    log.info("server.stopped")
+
+
+async def run(
+    settings: Settings, *, listen_overrides: Mapping[str, ListenAddress | None] | None = None
+) -> None:
+    """Serve until SIGTERM/SIGINT, then drain sessions and return."""
+    settings = settings.with_listeners(listen_overrides or {})
+    setup_logging(settings.logging.level, settings.logging.format.value)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, _on_signal, sig, stopping)
+    try:
+        async with running(settings, stopping=stopping):
+            await stopping.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def _on_signal(sig: signal.Signals, stopping: asyncio.Event) -> None:
+    log.info("server.signal name=%s", sig.name)
+    stopping.set()
+
+
+def serve(
+    settings: Settings, *, listen_overrides: Mapping[str, ListenAddress | None] | None = None
+) -> None:
+    """Run the server in a new event loop (uvloop when installed) until it stops."""
+    try:
+        import uvloop
+
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(run(settings, listen_overrides=listen_overrides))
+
+
+def loopback_settings(data_dir: Path, *listeners: str, hostname: str = "localhost") -> Settings:
+    """Defaults under `data_dir` with only the named listeners, on 127.0.0.1, port 0.
+
+    For in-process tests: `async with running(loopback_settings(tmp, "imap")) as s:`
+    then connect to `s.addresses["imap"]`. Durability "normal" keeps tests fast.
+    """
+    base = default_settings(data_dir, hostname)
+    chosen: dict[str, ListenAddress | None] = {
+        name: ListenAddress("127.0.0.1", 0) if name in listeners else None
+        for name in LISTENER_NAMES
+    }
+    settings = base.with_listeners(chosen)
+    return replace(settings, database=replace(settings.database, durability=Durability.NORMAL))
