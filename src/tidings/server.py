@@ -26,6 +26,7 @@ from tidings.net.listener import Handler
 from tidings.net.tls import TLSError, generate_self_signed, server_context
 from tidings.pop3.server import listeners as pop3_listeners
 from tidings.server_listeners import ServerListeners, StartupError
+from tidings.smtp.server import listeners as smtp_listeners
 from tidings.store import open_store
 from tidings.store.services import Store
 from tidings.web.app import HealthCheck
@@ -39,7 +40,7 @@ ProtocolListeners = Callable[[ServerContext], Mapping[str, Handler]]
 #     PROTOCOLS = (smtp_listeners, ...)
 # Its function returns handlers by listener name, e.g. {"smtp": h, "submission": h2,
 # "submissions": h2}; implicit-TLS names get the TLS handshake from the listener.
-PROTOCOLS: tuple[ProtocolListeners, ...] = (pop3_listeners,)
+PROTOCOLS: tuple[ProtocolListeners, ...] = (smtp_listeners, pop3_listeners)
 
 __all__ = ["PROTOCOLS", "RunningServer", "StartupError", "loopback_settings", "run", "running"]
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,13 @@ class Stream:
     async def start_tls(self, context: ssl.SSLContext) -> None:
         """Upgrade in place (STARTTLS/STLS). The caller must have discarded any
         bytes buffered before the upgrade (command injection, CVE-2011-0411)."""
+        # Plaintext that arrived after the STARTTLS command but before the upgrade
+        # must never be read as if it came over TLS (CVE-2011-0411): drop it.
+        # asyncio exposes no public way to empty a StreamReader's buffer.
+        pending = self._reader._buffer  # type: ignore[attr-defined]
+        if pending:
+            log.warning("net.starttls_discarded bytes=%d", len(pending))
+            pending.clear()
         await self._writer.start_tls(context)
         self.is_tls = True
 

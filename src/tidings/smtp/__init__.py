@@ -1,1 +1,1 @@
-"""tidings.smtp"""
+"""SMTP server: sans-I/O core (parser, session, responses), command layer and driver."""
