@@ -20,6 +20,7 @@ from tidings.config import LISTENER_NAMES, Durability, ListenAddress, Settings, 
 from tidings.context import ServerContext
 from tidings.directory.auth import Authenticator
 from tidings.directory.throttle import FailureLog, Throttle, ThrottlePolicy
+from tidings.imap.server import listeners as imap_listeners
 from tidings.logging_setup import setup_logging
 from tidings.model.errors import TemporaryFailure
 from tidings.net.listener import Handler
@@ -40,7 +41,7 @@ ProtocolListeners = Callable[[ServerContext], Mapping[str, Handler]]
 #     PROTOCOLS = (smtp_listeners, ...)
 # Its function returns handlers by listener name, e.g. {"smtp": h, "submission": h2,
 # "submissions": h2}; implicit-TLS names get the TLS handshake from the listener.
-PROTOCOLS: tuple[ProtocolListeners, ...] = (smtp_listeners, pop3_listeners)
+PROTOCOLS: tuple[ProtocolListeners, ...] = (smtp_listeners, imap_listeners, pop3_listeners)
 
 __all__ = ["PROTOCOLS", "RunningServer", "StartupError", "loopback_settings", "run", "running"]
 

@@ -1,0 +1,198 @@
+"""FETCH / UID FETCH with every item (RFC 9051 §6.4.5, §7.5.2; RFC 3516 BINARY;
+RFC 7162 CHANGEDSINCE/VANISHED/MODSEQ; RFC 8474 EMAILID/THREADID; RFC 8514 SAVEDATE)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tidings.imap import commands_model as m
+from tidings.imap.commands.context import CommandError, Ctx, Done
+from tidings.imap.commands.selection import vanished_since
+from tidings.imap.grammar_search import MONTHS
+from tidings.imap.responses import FetchData, VanishedData
+from tidings.imap.sequence import compress
+from tidings.imap.view import BadSequence, MailboxView, flag_atoms
+from tidings.imap.wire import Atom, Literal8, Value
+from tidings.mime import imap_views, sections
+from tidings.mime.structure import Part, parse_message
+from tidings.model.errors import NotFound
+from tidings.model.ids import ModSeq
+from tidings.model.mail import SEEN, FlagOperation, Message
+
+_NEEDS_BLOB = frozenset({"ENVELOPE", "BODY", "BODYSTRUCTURE", "BINARY", "BINARY.SIZE", "RFC822",
+                         "RFC822.HEADER", "RFC822.TEXT"})
+_SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
+
+
+def format_internal_date(moment: datetime) -> str:
+    """RFC 9051 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz"."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "-" if minutes < 0 else "+"
+    minutes = abs(minutes)
+    return (f"{moment.day:02d}-{MONTHS[moment.month - 1].title()}-{moment.year:04d} "
+            f"{moment:%H:%M:%S} {sign}{minutes // 60:02d}{minutes % 60:02d}")
+
+
+def _sets_seen(attribute: m.FetchAttribute) -> bool:
+    if attribute.name in _SETS_SEEN:
+        return True
+    return attribute.name in ("BODY", "BINARY") and attribute.section is not None and \
+        not attribute.peek
+
+
+async def fetch(ctx: Ctx, command: m.Fetch) -> Done:
+    view = ctx.session.view
+    assert view is not None
+    try:
+        targets = view.resolve(command.sequence, uid=command.uid)
+    except BadSequence as exc:
+        raise CommandError("BAD", str(exc)) from exc
+    attributes = list(command.attributes)
+    names = {a.name for a in attributes}
+    if "MODSEQ" in names or command.changed_since is not None:
+        view.condstore = True  # RFC 7162 §3.1: a CONDSTORE enabling command
+    if command.changed_since is not None:
+        targets = [(s, msg) for s, msg in targets if msg.modseq > command.changed_since]
+        if "MODSEQ" not in names:
+            attributes.append(m.FetchAttribute("MODSEQ"))
+    if command.vanished and command.changed_since is not None:
+        await _vanished(ctx, view, command)
+    mark_seen = not view.readonly and any(_sets_seen(a) for a in attributes)
+    for seq, message in targets:
+        if mark_seen and SEEN not in message.flags:
+            message = await _mark_seen(ctx, view, message)
+            extra_flags = True
+        else:
+            extra_flags = False
+        items = await _items(ctx, view, message, attributes, command.uid, extra_flags)
+        if items is not None:
+            await ctx.emit(FetchData(seq, items))
+    return Done("OK", f"{'UID ' if command.uid else ''}FETCH completed")
+
+
+async def _vanished(ctx: Ctx, view: MailboxView, command: m.Fetch) -> None:
+    gone = await vanished_since(ctx, view, ModSeq(command.changed_since or 0))
+    largest = max([*gone, *view.uids], default=0)
+    chosen = [u for u in gone if command.sequence.contains(u, largest)]
+    if chosen:
+        await ctx.emit(VanishedData(compress(chosen), earlier=True))
+
+
+async def _mark_seen(ctx: Ctx, view: MailboxView, message: Message) -> Message:
+    changed, _failed = await ctx.mail.store_flags(ctx.actor, view.mailbox.id, [message.uid],
+                                                  FlagOperation.ADD, frozenset({SEEN}))
+    for updated in changed:
+        view.update_message(updated)
+        if updated.uid == message.uid:
+            return updated
+    return message
+
+
+async def _items(ctx: Ctx, view: MailboxView, message: Message,
+                 attributes: list[m.FetchAttribute], uid: bool, with_flags: bool
+                 ) -> tuple[tuple[str, Value], ...] | None:
+    raw: bytes | None = None
+    tree: Part | None = None
+    if any(a.name in _NEEDS_BLOB for a in attributes):
+        try:
+            raw = await ctx.mail.read_blob(ctx.actor, message.blob_id)
+        except NotFound:
+            return None  # expunged meanwhile (RFC 9051 §7.5.1 allows sending nothing)
+        tree = parse_message(raw)
+    items: list[tuple[str, Value]] = []
+    if uid:
+        items.append(("UID", message.uid))
+    for attribute in attributes:
+        if attribute.name == "UID" and uid:
+            continue
+        items.append(_item(view, message, attribute, raw, tree))
+    if with_flags and not any(a.name == "FLAGS" for a in attributes):
+        items.append(("FLAGS", flag_atoms(message.flags, message.uid in view.recent)))
+    return tuple(items)
+
+
+def _item(view: MailboxView, message: Message, attribute: m.FetchAttribute,
+          raw: bytes | None, tree: Part | None) -> tuple[str, Value]:
+    name = attribute.name
+    match name:
+        case "UID":
+            return name, message.uid
+        case "FLAGS":
+            return name, flag_atoms(message.flags, message.uid in view.recent)
+        case "INTERNALDATE":
+            return name, format_internal_date(message.received_at)
+        case "RFC822.SIZE":
+            return name, message.size
+        case "MODSEQ":
+            return name, [message.modseq]
+        case "EMAILID":
+            return name, [Atom(f"M{message.email_id}")]
+        case "THREADID":
+            return name, [Atom(f"T{message.thread_id}")]
+        case "SAVEDATE":
+            return name, format_internal_date(message.saved_at)
+    assert raw is not None and tree is not None
+    return _content_item(attribute, raw, tree)
+
+
+def _content_item(attribute: m.FetchAttribute, raw: bytes, tree: Part) -> tuple[str, Value]:
+    name = attribute.name
+    match name:
+        case "ENVELOPE":
+            return name, _sexp(imap_views.envelope(tree.headers).as_tuple())
+        case "BODYSTRUCTURE":
+            return name, _sexp(imap_views.body_structure(tree).as_tuple())
+        case "BODY" if attribute.section is None:
+            return name, _sexp(imap_views.body(tree).as_tuple())
+        case "RFC822":
+            return name, raw
+        case "RFC822.HEADER":
+            return name, sections.section_bytes(raw, sections.Section(text="HEADER"), tree) or b""
+        case "RFC822.TEXT":
+            return name, sections.section_bytes(raw, sections.Section(text="TEXT"), tree) or b""
+        case "BINARY.SIZE":
+            section = attribute.section or m.Section()
+            size = sections.binary_size(raw, section.part, tree)
+            if isinstance(size, sections.UnknownCTE):
+                raise CommandError("NO", "Unknown Content-Transfer-Encoding", "UNKNOWN-CTE")
+            return f"BINARY.SIZE[{section.render()}]", size
+        case "BINARY":
+            return _binary(attribute, raw, tree)
+    return _body_section(attribute, raw, tree)
+
+
+def _body_section(attribute: m.FetchAttribute, raw: bytes, tree: Part) -> tuple[str, Value]:
+    section = attribute.section or m.Section()
+    spec = sections.Section(section.part, section.text, section.fields)
+    data = sections.section_bytes(raw, spec, tree) or b""
+    label = f"BODY[{section.render()}]"
+    if attribute.partial is not None:
+        start, length = attribute.partial
+        data = data[start : start + length]
+        label += f"<{start}>"
+    return label, data
+
+
+def _binary(attribute: m.FetchAttribute, raw: bytes, tree: Part) -> tuple[str, Value]:
+    section = attribute.section or m.Section()
+    data = sections.binary_bytes(raw, section.part, tree)
+    if isinstance(data, sections.UnknownCTE):
+        raise CommandError("NO", "Unknown Content-Transfer-Encoding", "UNKNOWN-CTE")
+    label = f"BINARY[{section.render()}]"
+    if data is None:
+        return label, None
+    if attribute.partial is not None:
+        start, length = attribute.partial
+        data = data[start : start + length]
+        label += f"<{start}>"
+    return label, Literal8(data) if b"\x00" in data else data
+
+
+def _sexp(value: imap_views.Sexp) -> Value:
+    """mime's nested tuples are already IMAP-shaped: str/int/None/tuple."""
+    if isinstance(value, tuple):
+        return [_sexp(v) for v in value]
+    return value
