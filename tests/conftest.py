@@ -29,3 +29,26 @@ def require_postgres() -> str:
     if IN_CI:
         pytest.fail(message + "; CI must run the PostgreSQL tier")
     pytest.skip(message)
+
+
+REDIS_URL = os.environ.get("TIDINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def redis_reachable() -> bool:
+    host_port = REDIS_URL.split("://", 1)[-1].split("@", 1)[-1].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port or 6379)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_redis() -> str:
+    """The Redis URL, or skip (locally) / fail (in CI) when it is not running."""
+    if redis_reachable():
+        return REDIS_URL
+    message = f"Redis is not reachable at {REDIS_URL} (set TIDINGS_TEST_REDIS or start it)"
+    if IN_CI:
+        pytest.fail(message + "; CI must run the Redis tests")
+    pytest.skip(message)

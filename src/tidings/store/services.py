@@ -14,6 +14,15 @@ from typing import Protocol
 
 from tidings.model.acl import Right
 from tidings.model.changes import ChangeBatch
+from tidings.model.dav import (
+    CollectionChanges,
+    CollectionKind,
+    CollectionPatch,
+    DAVCollection,
+    DAVObject,
+    NewCollection,
+    NewDAVObject,
+)
 from tidings.model.directory import (
     AppPassword,
     Credential,
@@ -347,6 +356,75 @@ class MailService(Protocol):
     async def highest_modseq(self, actor: Principal, account: AccountId) -> ModSeq: ...
 
 
+class DAVService(Protocol):
+    """Calendars (events, tasks, journals) and address books, for CalDAV/CardDAV, JMAP
+    and EWS. Each call makes the one authorization check: the owner and FULL_ACCESS
+    may do everything, CALENDAR_DELEGATE/EDITOR read and write calendars,
+    CALENDAR_REVIEWER reads them; anyone else gets NotFound (existence never leaks)."""
+
+    async def list_collections(
+        self, actor: Principal, account: AccountId, kind: CollectionKind
+    ) -> Sequence[DAVCollection]:
+        """The account's collections of that kind; the owner's first call creates the
+        default one. Raises NotFound."""
+
+    async def get_collection(
+        self, actor: Principal, account: AccountId, kind: CollectionKind, name: str
+    ) -> DAVCollection:
+        """Raises NotFound."""
+
+    async def create_collection(
+        self, actor: Principal, account: AccountId, new: NewCollection
+    ) -> DAVCollection:
+        """Raises Conflict if the name is taken, InvalidInput, NotFound, PermissionDenied."""
+
+    async def update_collection(
+        self, actor: Principal, collection_id: int, patch: CollectionPatch
+    ) -> DAVCollection: ...
+
+    async def delete_collection(self, actor: Principal, collection_id: int) -> None:
+        """Removes its objects too (one change per object and one for the collection)."""
+
+    async def get_object(self, actor: Principal, collection_id: int, name: str) -> DAVObject:
+        """Raises NotFound."""
+
+    async def list_objects(
+        self,
+        actor: Principal,
+        collection_id: int,
+        *,
+        names: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        component: str | None = None,
+    ) -> Sequence[DAVObject]:
+        """Objects by name (multiget), or those whose indexed instance bounds overlap
+        [start, end) and of that component; unknown names are left out."""
+
+    async def put_object(
+        self,
+        actor: Principal,
+        collection_id: int,
+        new: NewDAVObject,
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> tuple[DAVObject, bool]:
+        """Create or replace; returns (object, created). Raises PreconditionFailed,
+        UIDConflict, NotFound, PermissionDenied."""
+
+    async def delete_object(
+        self, actor: Principal, collection_id: int, name: str, *, if_match: str | None = None
+    ) -> None:
+        """Raises NotFound, PreconditionFailed, PermissionDenied."""
+
+    async def changes_since(
+        self, actor: Principal, collection_id: int, token: ModSeq | None
+    ) -> CollectionChanges:
+        """RFC 6578 from the change log; None gives every object. Raises
+        InvalidSyncToken for a token the log cannot answer."""
+
+
 class ChangeNotifier(Protocol):
     """Wakes sessions (IDLE, push, Ping) when an account's modseq moves."""
 
@@ -396,6 +474,95 @@ class QueueService(Protocol):
     async def delete(self, queue_id: QueueId) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One admin action to record: who did what to which object, from where."""
+
+    actor: str  # who: a principal's address, "cli:<os user>", "token:<id>"
+    action: str  # what: "user.create", "domain.delete", "queue.retry", ...
+    object_type: str
+    object_id: str
+    actor_address: str | None = None  # the principal behind the actor, if any
+    remote_ip: str | None = None
+    before: dict[str, object] | None = None  # JSON values only
+    after: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """A stored, hash-chained audit record."""
+
+    id: int
+    at: datetime
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor: str | None = None
+    action: str | None = None  # exact, or a prefix ending in "." ("user.")
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AuditLogService(Protocol):
+    """The append-only, hash-chained log of admin actions."""
+
+    async def append(self, event: AuditEvent) -> AuditRecord:
+        """Chain and store one record; returns after the durable commit."""
+
+    async def list(
+        self, filters: AuditFilter | None = None, *, offset: int = 0, limit: int = 100
+    ) -> tuple[Sequence[AuditRecord], int]:
+        """Matching records, oldest first, and how many match in total."""
+
+    async def verify(self) -> int | None:
+        """Walk the chain; the id of the first record that does not verify, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class APIToken:
+    """An API token's metadata; only a hash of its secret is stored."""
+
+    id: int
+    principal_id: PrincipalId
+    name: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class AdminAccessService(Protocol):
+    """API tokens and the extra domains a domain admin administers."""
+
+    async def create_token(
+        self, principal_id: PrincipalId, name: str, role: Role, token_hash: str
+    ) -> APIToken:
+        """Raises NotFound (principal)."""
+
+    async def find_token(self, token_hash: str) -> APIToken:
+        """Raises NotFound."""
+
+    async def list_tokens(self, principal_id: PrincipalId | None = None) -> Sequence[APIToken]: ...
+
+    async def delete_token(self, token_id: int) -> None:
+        """Raises NotFound."""
+
+    async def touch_token(self, token_id: int) -> None: ...
+
+    async def add_domain_admin(self, principal_id: PrincipalId, domain: str) -> None:
+        """Raises NotFound (principal or domain)."""
+
+    async def remove_domain_admin(self, principal_id: PrincipalId, domain: str) -> None: ...
+
+    async def admin_domains(self, principal_id: PrincipalId) -> Sequence[str]:
+        """Domains granted to the principal in the domain_admins table."""
+
+
 class Store(Protocol):
     """One opened store: the services plus its lifecycle."""
 
@@ -406,20 +573,33 @@ class Store(Protocol):
     @property
     def queue(self) -> QueueService: ...
     @property
+    def dav(self) -> DAVService: ...
+    @property
     def blobs(self) -> BlobStore: ...
     @property
     def notifier(self) -> ChangeNotifier: ...
+    @property
+    def audit(self) -> AuditLogService: ...
+    @property
+    def admin_access(self) -> AdminAccessService: ...
 
     async def close(self) -> None: ...
 
 
 __all__ = [
     "UID",
+    "APIToken",
+    "AdminAccessService",
+    "AuditEvent",
+    "AuditFilter",
+    "AuditLogService",
+    "AuditRecord",
     "AccountId",
     "BlobId",
     "BlobRef",
     "BlobStore",
     "ChangeNotifier",
+    "DAVService",
     "DeliveredTo",
     "DirectoryService",
     "DomainId",

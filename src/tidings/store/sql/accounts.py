@@ -97,9 +97,7 @@ async def create_mailbox_row(
         .returning(schema.mailboxes.c.id)
     )
     mailbox_id = MailboxId(int(result.scalar_one()))
-    await record_change(
-        tx.conn, account, modseq, ObjectKind.MAILBOX, mailbox_id, ChangeOp.CREATED
-    )
+    await record_change(tx.conn, account, modseq, ObjectKind.MAILBOX, mailbox_id, ChangeOp.CREATED)
     return mailbox_id
 
 

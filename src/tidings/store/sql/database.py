@@ -21,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from tidings.model.errors import TemporaryFailure, TidingsError
 
@@ -119,9 +119,11 @@ class Database:
                     cursor.close()
 
             return engine
-        # Each aiosqlite connection owns a thread; NullPool avoids keeping a pool of
-        # threads around for a mostly single-writer embedded database.
-        engine = create_async_engine(self.url, poolclass=NullPool)
+        # Each aiosqlite connection owns a thread; a small pool keeps a few open, as
+        # opening one (thread, file, PRAGMAs) costs more than the query it serves.
+        engine = create_async_engine(
+            self.url, poolclass=AsyncAdaptedQueuePool, pool_size=4, max_overflow=pool_size
+        )
         synchronous = {"full": "FULL", "normal": "NORMAL", "off": "OFF"}[self.durability.value]
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -138,7 +140,8 @@ class Database:
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # Writers take the write lock up front, so they never fail to upgrade.
-            mode = "IMMEDIATE" if conn.info.get("writer") else "DEFERRED"
+            # Pooled connections keep `info`: the flag is one-shot, set per write.
+            mode = "IMMEDIATE" if conn.info.pop("writer", False) else "DEFERRED"
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
@@ -192,9 +195,12 @@ class Database:
         return result
 
     async def _write_loop(self) -> None:
+        last_batch = 1
         while True:
             batch = [await self._queue.get()]
-            deadline = time.monotonic() + self.max_wait
+            # Wait for company only under load (the last batch was shared): a lone
+            # writer commits at once; concurrent ones queue up during each commit.
+            deadline = time.monotonic() + (self.max_wait if last_batch > 1 else 0.0)
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -209,6 +215,7 @@ class Database:
                 except TimeoutError:
                     break
             await self._commit_batch(batch)
+            last_batch = len(batch)
 
     async def _commit_batch(self, batch: list[_Pending[Any]]) -> None:
         results: list[tuple[bool, Any]] = []

@@ -40,6 +40,8 @@ domains = Table(
     # No FK: a domain and its catch-all principal reference each other.
     Column("catch_all_id", BigInteger, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 principals = Table(
@@ -58,6 +60,8 @@ principals = Table(
     Column("scram_sha256", Text, nullable=True),
     Column("resource_policy", Text, nullable=True),  # JSON
     Column("created_at", UTCDateTime, nullable=False),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 # Every address that routes to a principal: its primary address and its aliases.
@@ -97,6 +101,8 @@ app_passwords = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
     Index("ix_app_passwords_principal", "principal_id"),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 # One row per data-owning principal: its change counter and storage use.
@@ -125,6 +131,8 @@ mailboxes = Table(
     Column("subscribed", Boolean, nullable=False, default=True),
     Column("sort_order", Integer, nullable=False, default=0),
     UniqueConstraint("account_id", "name", name="uq_mailboxes_account_name"),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 # RFC 4314 rights granted on one mailbox; grantee 0 stands for "anyone".
@@ -162,6 +170,8 @@ emails = Table(
     Index("ix_emails_account", "account_id"),
     Index("ix_emails_blob", "blob_id"),
     Index("ix_emails_message_id", "account_id", "message_id"),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 # An email as a member of a mailbox: the IMAP message (UID, modseq, save date).
@@ -197,6 +207,8 @@ changes = Table(
     Column("op", String(16), nullable=False),
     Column("uid", BigInteger, nullable=True),
     Index("ix_changes_account_modseq", "account_id", "modseq"),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 # Content-addressed blobs; small ones inline (`data`), large ones as files.
@@ -221,6 +233,8 @@ queue_messages = Table(
     Column("dsn_ret", String(8), nullable=True),
     Column("dsn_envid", String(100), nullable=True),
     Column("delay_notified", Boolean, nullable=False, default=False),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )
 
 queue_recipients = Table(
@@ -235,4 +249,91 @@ queue_recipients = Table(
     Column("notify", String(64), nullable=True),
     Column("orcpt", String(500), nullable=True),
     Index("ix_queue_recipients_due", "state", "next_attempt_at"),
+)
+
+# Append-only, hash-chained admin audit log (policy/audit.py). Ids are assigned
+# by the writer, gapless, since each record's hash covers its id.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(400), nullable=False),
+    Column("actor_address", String(320), nullable=True),
+    Column("remote_ip", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(400), nullable=False),
+    Column("before", Text, nullable=True),  # canonical JSON
+    Column("after", Text, nullable=True),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_object", "object_type", "object_id"),
+)
+
+# API tokens: the secret is shown once; only its SHA-256 is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("principal_id", ForeignKey("principals.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Index("ix_api_tokens_principal", "principal_id"),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
+)
+
+# Domains a domain admin administers besides their own.
+domain_admins = Table(
+    "domain_admins",
+    metadata,
+    Column("principal_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Column("domain_id", ForeignKey("domains.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Calendars (events, tasks, journals) and address books (RFC 4791, RFC 6352).
+dav_collections = Table(
+    "dav_collections",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("display_name", Text, nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("color", String(32), nullable=False, default=""),
+    Column("timezone", Text, nullable=False, default=""),
+    Column("components", String(64), nullable=False, default=""),  # "VEVENT,VTODO"
+    Column("modseq", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "kind", "name", name="uq_dav_collections_name"),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
+)
+
+# One iCalendar or vCard resource; a deleted one stays as a row with `deleted` set so
+# that sync-collection can name it (the change log holds the tombstone's modseq).
+dav_objects = Table(
+    "dav_objects",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("collection_id", ForeignKey("dav_collections.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("uid", Text, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("component", String(16), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("first_start", UTCDateTime, nullable=True),
+    Column("last_end", UTCDateTime, nullable=True),
+    Column("modseq", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    UniqueConstraint("collection_id", "name", name="uq_dav_objects_name"),
+    Index("ix_dav_objects_uid", "collection_id", "uid"),
+    Index("ix_dav_objects_range", "collection_id", "first_start", "last_end"),
+    # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
+    sqlite_autoincrement=True,
 )

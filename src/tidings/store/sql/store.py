@@ -6,7 +6,9 @@ import logging
 from pathlib import Path
 
 from tidings.store.blobs import SQLBlobStore
-from tidings.store.changes import LocalNotifier
+from tidings.store.changes import LocalNotifier, RedisNotifier
+from tidings.store.sql.audit import SQLAdminAccess, SQLAuditLog
+from tidings.store.sql.calendars import SQLDAVService
 from tidings.store.sql.database import Database, Durability
 from tidings.store.sql.directory import SQLDirectoryService
 from tidings.store.sql.mail import SQLMailService
@@ -39,12 +41,22 @@ class SQLStore:
             max_batch=max_batch,
         )
         self.redis_url = redis_url
-        self.notifier = LocalNotifier()
-        self.blobs = SQLBlobStore(self.db, blob_dir, inline_max_bytes=inline_max_bytes,
-                                  fsync=durability is not Durability.OFF)
+        # With Redis, every node's sessions hear about every node's commits.
+        self.notifier: LocalNotifier | RedisNotifier = (
+            RedisNotifier(redis_url) if redis_url else LocalNotifier()
+        )
+        self.blobs = SQLBlobStore(
+            self.db,
+            blob_dir,
+            inline_max_bytes=inline_max_bytes,
+            fsync=durability is not Durability.OFF,
+        )
         self.directory = SQLDirectoryService(self.db)
         self.mail = SQLMailService(self.db, self.blobs, self.notifier)
         self.queue = SQLQueueService(self.db)
+        self.dav = SQLDAVService(self.db)
+        self.audit = SQLAuditLog(self.db)
+        self.admin_access = SQLAdminAccess(self.db)
 
     async def open(self, *, migrate: bool = True) -> None:
         if migrate:
@@ -71,4 +83,5 @@ class SQLStore:
         return await self.db.read(_ping)
 
     async def close(self) -> None:
+        await self.notifier.close()
         await self.db.close()

@@ -9,9 +9,23 @@ from tidings.store.sql import schema
 VERSION = 1
 
 TABLES = [
-    "schema_version", "domains", "principals", "addresses", "group_members", "permissions",
-    "app_passwords", "accounts", "mailboxes", "mailbox_acl", "emails", "mailbox_messages",
-    "seen_flags", "changes", "blobs", "queue_messages", "queue_recipients",
+    "schema_version",
+    "domains",
+    "principals",
+    "addresses",
+    "group_members",
+    "permissions",
+    "app_passwords",
+    "accounts",
+    "mailboxes",
+    "mailbox_acl",
+    "emails",
+    "mailbox_messages",
+    "seen_flags",
+    "changes",
+    "blobs",
+    "queue_messages",
+    "queue_recipients",
 ]
 
 
