@@ -7,11 +7,15 @@ import ipaddress
 import logging
 from collections.abc import Mapping
 
+from starlette.routing import Mount
+
 from tidings import metrics
+from tidings.admin.service import build_admin_service
 from tidings.config import IMPLICIT_TLS_LISTENERS, ListenAddress
 from tidings.context import ServerContext
 from tidings.net.listener import Handler, Listener, ListenerConfig, as_endpoint
 from tidings.net.tls import server_context
+from tidings.web.api import api_mount
 from tidings.web.app import HealthCheck, HTTPServer, create_app
 
 log = logging.getLogger(__name__)
@@ -102,7 +106,7 @@ class ServerListeners:
         if name == "https":
             tls = settings.tls
             ssl_context = server_context(tls.cert, tls.key, alpn=["http/1.1"])
-        app = create_app(self.health)
+        app = create_app(self.health, routes=[self._admin_api()])
         try:
             server = HTTPServer(
                 app,
@@ -118,6 +122,13 @@ class ServerListeners:
             raise StartupError(f"listeners.{name}: cannot listen on {address}: {exc}") from None
         server.start()
         self.http.append(server)
+
+    def _admin_api(self) -> Mount:
+        """The admin REST API under /api (docs/admin-api.md)."""
+        service = build_admin_service(
+            self.ctx.store, self.ctx.authenticator, hostname=self.ctx.hostname
+        )
+        return api_mount(service)
 
     async def _drain(self, grace_seconds: float) -> None:
         self.ctx.stopping.set()

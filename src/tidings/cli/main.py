@@ -7,9 +7,11 @@ import sys
 from collections.abc import Sequence
 
 import tidings
+from tidings.cli.audit import add_audit_commands
 from tidings.cli.common import CLIError, report_error
 from tidings.cli.directory import add_directory_commands
 from tidings.cli.init import add_init_command
+from tidings.cli.queue import add_queue_commands
 from tidings.cli.serve import add_serve_commands
 from tidings.config import ConfigError
 from tidings.model.errors import TidingsError
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_init_command(commands)
     add_serve_commands(commands)
     add_directory_commands(commands)
+    add_audit_commands(commands)
+    add_queue_commands(commands)
     return parser
 
 

@@ -1,0 +1,168 @@
+"""`tidings audit verify|list|export` and `tidings token create|list|revoke`.
+
+They act as the local operator (`cli:<os user>`, a global admin: whoever can
+read the server's config can read its database anyway); token changes are audited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from tidings.admin.auth import local_operator
+from tidings.admin.service import AdminService
+from tidings.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_config_options,
+    emit,
+    load_config,
+    opened_store,
+    quiet_logging,
+)
+from tidings.directory.admin import DirectoryAdmin
+from tidings.directory.auth import Authenticator
+from tidings.model.directory import Role
+from tidings.policy.audit import record_as_json, records_as_csv
+
+Action = Callable[[AdminService, argparse.Namespace], Awaitable[int]]
+
+
+def _run(args: argparse.Namespace) -> int:
+    action: Action = args.action
+    settings = load_config(args)
+    quiet_logging()
+
+    async def go() -> int:
+        async with opened_store(settings) as store:
+            service = AdminService(
+                DirectoryAdmin(store.directory),
+                store.queue,
+                store.audit,
+                store.admin_access,
+                Authenticator(store.directory),
+                hostname=settings.server.hostname,
+            )
+            return await action(service, args)
+
+    return asyncio.run(go())
+
+
+async def audit_verify(service: AdminService, args: argparse.Namespace) -> int:
+    bad = await service.operations.verify_audit(local_operator(getpass.getuser()))
+    _records, total = await service.trail.service.list(limit=1)
+    if bad is None:
+        emit({"valid": True, "records": total}, as_json=args.json)
+        return EXIT_OK
+    emit({"valid": False, "first_bad_id": bad, "records": total}, as_json=args.json)
+    sys.stderr.write(f"tidings: error: audit record {bad} does not match the hash chain\n")
+    return EXIT_FAILED
+
+
+async def audit_list(service: AdminService, args: argparse.Namespace) -> int:
+    from tidings.store.services import AuditFilter
+
+    filters = AuditFilter(action=args.action_filter, actor=args.actor)
+    records, _total = await service.operations.audit_records(
+        local_operator(getpass.getuser()), filters, offset=args.offset, limit=args.limit
+    )
+    if args.json:
+        emit([record_as_json(r) for r in records], as_json=True)
+    else:
+        rows = [
+            {"id": r.id, "at": r.at.isoformat(timespec="seconds"), "actor": r.event.actor,
+             "action": r.event.action, "object": r.event.object_id}
+            for r in records
+        ]  # fmt: skip
+        emit(rows, as_json=False)
+    return EXIT_OK
+
+
+async def audit_export(service: AdminService, args: argparse.Namespace) -> int:
+    actor = local_operator(getpass.getuser())
+    await service.operations.audit_records(actor, limit=1)  # the role check
+    records = [r async for r in service.trail.all_records()]
+    if args.format == "csv":
+        text = records_as_csv(records)
+    else:
+        text = json.dumps([record_as_json(r) for r in records], indent=2, ensure_ascii=False)
+        text += "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        await asyncio.to_thread(Path(args.output).write_text, text, "utf-8", None, "")
+    return EXIT_OK
+
+
+async def token_create(service: AdminService, args: argparse.Namespace) -> int:
+    token, secret = await service.operations.create_token(
+        local_operator(getpass.getuser()),
+        args.name,
+        role=Role(args.role) if args.role else None,
+        for_address=args.principal,
+    )
+    emit({"id": token.id, "role": token.role.value, "token": secret}, as_json=args.json)
+    return EXIT_OK
+
+
+async def token_list(service: AdminService, args: argparse.Namespace) -> int:
+    tokens = await service.operations.list_tokens(local_operator(getpass.getuser()))
+    rows = [
+        {"id": t.id, "principal_id": t.principal_id, "name": t.name, "role": t.role.value,
+         "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None}
+        for t in tokens
+    ]  # fmt: skip
+    emit(rows, as_json=args.json)
+    return EXIT_OK
+
+
+async def token_revoke(service: AdminService, args: argparse.Namespace) -> int:
+    await service.operations.revoke_token(local_operator(getpass.getuser()), args.id)
+    emit({"revoked": args.id}, as_json=args.json)
+    return EXIT_OK
+
+
+def _leaf(
+    parent: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    action: Action,
+) -> argparse.ArgumentParser:
+    parser = parent.add_parser(name, help=help_text, description=help_text)
+    add_config_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(action=action, run=_run)
+    return parser
+
+
+def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `audit` and `token` on the main parser."""
+    audit = commands.add_parser("audit", help="check, read and export the admin audit log")
+    asub = audit.add_subparsers(title="actions", metavar="ACTION", required=True)
+    _leaf(asub, "verify", "check the hash chain; exit 1 naming the first bad record", audit_verify)
+    listing = _leaf(asub, "list", "list audit records, oldest first", audit_list)
+    listing.add_argument("--action", dest="action_filter", help="exact, or a prefix ending in .")
+    listing.add_argument("--actor", help="only this actor")
+    listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--limit", type=int, default=100)
+    export = _leaf(asub, "export", "write every record as JSON or CSV", audit_export)
+    export.add_argument("--format", choices=["json", "csv"], default="json")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+
+    token = commands.add_parser("token", help="manage admin API tokens")
+    tsub = token.add_subparsers(title="actions", metavar="ACTION", required=True)
+    create = _leaf(tsub, "create", "create a token; prints the secret once", token_create)
+    create.add_argument("--principal", required=True, help="the admin the token acts as")
+    create.add_argument("--name", required=True, help="what the token is for")
+    create.add_argument(
+        "--role",
+        choices=[r.value for r in Role if r is not Role.USER],
+        help="default: the principal's own role",
+    )
+    _leaf(tsub, "list", "list tokens", token_list)
+    _leaf(tsub, "revoke", "revoke a token", token_revoke).add_argument("id", type=int)

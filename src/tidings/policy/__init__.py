@@ -1,0 +1,1 @@
+"""Policy objects evaluated by one pipeline (DLP, transport rules, retention) and the audit log."""
