@@ -18,6 +18,7 @@ from typing import Protocol, cast
 
 from tidings.config import LISTENER_NAMES, Durability, ListenAddress, Settings, default_settings
 from tidings.context import ServerContext
+from tidings.delivery.outbound import run_outbound
 from tidings.directory.auth import Authenticator
 from tidings.directory.throttle import FailureLog, Throttle, ThrottlePolicy
 from tidings.imap.server import listeners as imap_listeners
@@ -186,8 +187,12 @@ async def run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, sig, stopping)
     try:
-        async with running(settings, stopping=stopping):
+        async with running(settings, stopping=stopping) as server:
+            # Only the real server delivers out; in-process test servers never
+            # resolve or connect to remote hosts unless a test starts this itself.
+            outbound = asyncio.create_task(run_outbound(server.ctx, stopping), name="outbound")
             await stopping.wait()
+            await outbound
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
