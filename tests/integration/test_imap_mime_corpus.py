@@ -35,6 +35,22 @@ def _value(data: Any) -> Value:
     return data  # type: ignore[no-any-return]
 
 
+def _body(data: Any) -> bytes:
+    """A golden body structure as RFC 9051 writes it: a multipart's parts (the
+    leading lists) follow each other with no space; a message/rfc822 part's
+    nested body (field 9) is written by the same rule."""
+    if isinstance(data, list) and data and isinstance(data[0], list):
+        count = next((i for i, item in enumerate(data) if not isinstance(item, list)), len(data))
+        parts = b"".join(_body(part) for part in data[:count])
+        rest = b" ".join(encode_value(_value(item)) for item in data[count:])
+        return b"(" + parts + b" " + rest + b")"
+    if isinstance(data, list) and len(data) > 8 and str(data[0]).upper() == "MESSAGE":
+        fields = [encode_value(_value(item)) for item in data]
+        fields[8] = _body(data[8])
+        return b"(" + b" ".join(fields) + b")"
+    return encode_value(_value(data))
+
+
 def _item(response: bytes, label: bytes) -> bytes | None:
     """The string value of `label` in a FETCH response; None for NIL."""
     start = response.index(label + b" ") + len(label) + 1
@@ -68,7 +84,8 @@ async def _check_message(client: RawClient, number: int, spec: dict[str, Any]) -
         if key not in spec:
             continue
         got = b"".join(await client.ok(f"FETCH {number} ({item})"))
-        wanted = f"* {number} FETCH ({item} ".encode() + encode_value(_value(spec[key])) + b")"
+        encoded = encode_value(_value(spec[key])) if key == "envelope" else _body(spec[key])
+        wanted = f"* {number} FETCH ({item} ".encode() + encoded + b")"
         if wanted not in got:
             problems.append(f"{item}: got {got[:300]!r}")
     for section, expected in spec.get("sections", {}).items():

@@ -12,7 +12,7 @@ from tidings.imap.grammar_search import MONTHS
 from tidings.imap.responses import FetchData, VanishedData
 from tidings.imap.sequence import compress
 from tidings.imap.view import BadSequence, MailboxView, flag_atoms
-from tidings.imap.wire import Atom, Literal8, Value
+from tidings.imap.wire import Atom, Literal8, Raw, Value, encode_value
 from tidings.mime import imap_views, sections
 from tidings.mime.structure import Part, parse_message
 from tidings.model.errors import NotFound
@@ -144,9 +144,9 @@ def _content_item(attribute: m.FetchAttribute, raw: bytes, tree: Part) -> tuple[
         case "ENVELOPE":
             return name, _sexp(imap_views.envelope(tree.headers).as_tuple())
         case "BODYSTRUCTURE":
-            return name, _sexp(imap_views.body_structure(tree).as_tuple())
+            return name, body_value(imap_views.body_structure(tree))
         case "BODY" if attribute.section is None:
-            return name, _sexp(imap_views.body(tree).as_tuple())
+            return name, body_value(imap_views.body(tree))
         case "RFC822":
             return name, raw
         case "RFC822.HEADER":
@@ -189,6 +189,25 @@ def _binary(attribute: m.FetchAttribute, raw: bytes, tree: Part) -> tuple[str, V
         data = data[start : start + length]
         label += f"<{start}>"
     return label, Literal8(data) if b"\x00" in data else data
+
+
+def body_value(structure: imap_views.BodyStructure) -> Value:
+    """BODY/BODYSTRUCTURE on the wire. RFC 9051 §9: `body-type-mpart = 1*body SP
+    media-subtype`: a multipart's parts follow each other with no space between."""
+    if isinstance(structure, imap_views.Multipart):
+        fields = structure.as_tuple()
+        assert isinstance(fields, tuple)
+        parts = b"".join(encode_value(body_value(part)) for part in structure.parts)
+        rest = b" ".join(encode_value(_sexp(v)) for v in fields[len(structure.parts) :])
+        return Raw(b"(" + parts + b" " + rest + b")")
+    fields = structure.as_tuple()
+    assert isinstance(fields, tuple)
+    if structure.envelope is not None and structure.body is not None:
+        # message/rfc822: the nested body may itself be a multipart.
+        head = [_sexp(v) for v in fields[:7]]
+        tail = [_sexp(v) for v in fields[9:]]
+        return [*head, _sexp(structure.envelope.as_tuple()), body_value(structure.body), *tail]
+    return _sexp(fields)
 
 
 def _sexp(value: imap_views.Sexp) -> Value:
