@@ -11,12 +11,42 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tidings.model.errors import Conflict
-from tidings.model.ids import AccountId, ModSeq
+from tidings.model.ids import AccountId, ModSeq, PrincipalId
 
 
 class CollectionKind(enum.StrEnum):
     CALENDAR = "calendar"  # events, tasks and journals (by `components`)
     ADDRESSBOOK = "addressbook"
+    # RFC 6638 §2.2: iTIP messages delivered to the owner (one per account, "inbox").
+    SCHEDULE_INBOX = "schedule-inbox"
+
+
+class ShareLevel(enum.StrEnum):
+    """What a principal may do in one collection, lowest first (decision 0005a)."""
+
+    FREE_BUSY = "free_busy"  # free-busy-query only: no object, no data
+    READ = "read"
+    READ_WRITE = "read_write"  # objects; not the collection itself
+    MANAGE = "manage"  # everything the owner may do, sharing included
+
+    @property
+    def rank(self) -> int:
+        return _SHARE_RANKS[self]
+
+    def allows(self, needed: ShareLevel) -> bool:
+        return self.rank >= needed.rank
+
+
+_SHARE_RANKS = {level: rank for rank, level in enumerate(ShareLevel, start=1)}
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionGrant:
+    """One entry of a collection's ACL: a user or a group and its level."""
+
+    collection_id: int
+    grantee: PrincipalId
+    level: ShareLevel
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +61,11 @@ class DAVCollection:
     timezone: str  # a VTIMEZONE text, or ""
     components: frozenset[str]  # VEVENT, VTODO, VJOURNAL; empty for address books
     modseq: ModSeq  # the CTag and sync token: the last change to the collection or an object
+    # What the actor who asked may do here (the owner manages; sharees by their grant).
+    access: ShareLevel = ShareLevel.MANAGE
+    # RFC 6638 §9.1 schedule-calendar-transp: a transparent calendar never makes its
+    # owner busy (free/busy and resource conflicts skip it).
+    transparent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +87,7 @@ class CollectionPatch:
     description: str | None = None
     color: str | None = None
     timezone: str | None = None
+    transparent: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +116,7 @@ class DAVObject:
     first_start: datetime | None
     last_end: datetime | None
     modseq: ModSeq
+    modified_at: datetime | None = None  # DAV:getlastmodified; None for older rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,19 +10,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.dav import (
     CollectionChanges,
+    CollectionGrant,
     CollectionKind,
     CollectionPatch,
     DAVCollection,
     DAVObject,
     NewCollection,
     NewDAVObject,
+    ShareLevel,
 )
 from tidings.model.directory import Principal
-from tidings.model.errors import NotFound
-from tidings.model.ids import AccountId, ModSeq
+from tidings.model.errors import InvalidInput, NotFound
+from tidings.model.ids import AccountId, ModSeq, PrincipalId
+from tidings.store.sql.collection_acl import (
+    list_grants,
+    set_grant,
+    shared_collection_ids,
+)
 from tidings.store.sql.collection_objects import (
     collection_changes,
     find_object,
+    objects_by_uid,
     remove_object,
     select_objects,
     store_object,
@@ -31,12 +39,14 @@ from tidings.store.sql.collections import (
     DEFAULTS,
     Level,
     access_level,
+    grantees_of,
     insert_collection,
     open_collection,
     patch_collection,
     remove_collection,
     require,
     select_collections,
+    visible_collections,
 )
 from tidings.store.sql.database import Database, Tx
 
@@ -51,8 +61,7 @@ class SQLDAVService:
         self, actor: Principal, account: AccountId, kind: CollectionKind
     ) -> Sequence[DAVCollection]:
         async def read(conn: AsyncConnection) -> list[DAVCollection]:
-            require(await access_level(conn, actor, account, kind), Level.READ)
-            return await select_collections(conn, account, kind)
+            return await visible_collections(conn, actor, account, kind)
 
         found = await self.db.read(read)
         if found or int(actor.id) != int(account):
@@ -156,5 +165,76 @@ class SQLDAVService:
         async def read(conn: AsyncConnection) -> CollectionChanges:
             collection = await open_collection(conn, actor, collection_id, Level.READ)
             return await collection_changes(conn, collection, token)
+
+        return await self.db.read(read)
+
+    # --- sharing (docs/decisions/0005a-dav-sharing-gal.md) ---------------------------
+    async def shared_collections(
+        self, actor: Principal, kind: CollectionKind
+    ) -> Sequence[DAVCollection]:
+        async def read(conn: AsyncConnection) -> list[DAVCollection]:
+            grantees = await grantees_of(conn, actor)
+            ids = await shared_collection_ids(conn, grantees, kind, int(actor.id))
+            found = []
+            for collection_id in ids:
+                # The same check as any other access: account rights may raise the level.
+                try:
+                    found.append(await open_collection(conn, actor, collection_id, Level.FREE_BUSY))
+                except NotFound:
+                    continue
+            return found
+
+        return await self.db.read(read)
+
+    async def share_collection(
+        self,
+        actor: Principal,
+        collection_id: int,
+        grantee: PrincipalId,
+        level: ShareLevel | None,
+    ) -> None:
+        async def write(tx: Tx) -> None:
+            collection = await open_collection(tx.conn, actor, collection_id, Level.MANAGE)
+            if int(grantee) == int(collection.account_id):
+                raise InvalidInput("the owner needs no grant", field="grantee")
+            if level is ShareLevel.FREE_BUSY and collection.kind is CollectionKind.ADDRESSBOOK:
+                raise InvalidInput("free/busy sharing is for calendars", field="level")
+            await set_grant(tx.conn, collection.id, grantee, level)
+            log.info(
+                "dav.shared collection=%d grantee=%d level=%s by=%d",
+                collection.id,
+                grantee,
+                level.value if level else "none",
+                actor.id,
+            )
+
+        await self.db.write(write)
+
+    async def collection_acl(
+        self, actor: Principal, collection_id: int
+    ) -> Sequence[CollectionGrant]:
+        async def read(conn: AsyncConnection) -> Sequence[CollectionGrant]:
+            await open_collection(conn, actor, collection_id, Level.MANAGE)
+            return await list_grants(conn, collection_id)
+
+        return await self.db.read(read)
+
+    async def free_busy_objects(
+        self, actor: Principal, collection_id: int, start: datetime, end: datetime
+    ) -> Sequence[DAVObject]:
+        async def read(conn: AsyncConnection) -> list[DAVObject]:
+            await open_collection(conn, actor, collection_id, Level.FREE_BUSY)
+            return await select_objects(
+                conn, collection_id, names=None, start=start, end=end, component="VEVENT"
+            )
+
+        return await self.db.read(read)
+
+    async def find_by_uid(
+        self, actor: Principal, account: AccountId, kind: CollectionKind, uid: str
+    ) -> Sequence[DAVObject]:
+        async def read(conn: AsyncConnection) -> list[DAVObject]:
+            require(await access_level(conn, actor, account, kind), Level.READ)
+            return await objects_by_uid(conn, account, kind, uid)
 
         return await self.db.read(read)

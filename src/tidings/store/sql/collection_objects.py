@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.model.changes import ChangeOp
 from tidings.model.dav import (
     CollectionChanges,
+    CollectionKind,
     DAVCollection,
     DAVObject,
     InvalidSyncToken,
@@ -26,11 +27,12 @@ from tidings.model.dav import (
     UIDConflict,
 )
 from tidings.model.errors import InvalidInput, NotFound
-from tidings.model.ids import ModSeq
+from tidings.model.ids import AccountId, ModSeq
 from tidings.store.sql import schema
 from tidings.store.sql.accounts import next_modseq, record_change
 from tidings.store.sql.collections import object_kind
 from tidings.store.sql.database import Tx
+from tidings.store.sql.types import utcnow
 
 MAX_NAME_CHARS = 255
 
@@ -52,6 +54,7 @@ def to_object(row: Any) -> DAVObject:
         first_start=row.first_start,
         last_end=row.last_end,
         modseq=ModSeq(int(row.modseq)),
+        modified_at=row.modified_at,
     )
 
 
@@ -96,6 +99,25 @@ async def select_objects(
     return [to_object(row) for row in rows]
 
 
+async def objects_by_uid(
+    conn: AsyncConnection, account: AccountId, kind: CollectionKind, uid: str
+) -> list[DAVObject]:
+    """Live objects with `uid` in any of the account's collections of `kind`."""
+    objects, collections = schema.dav_objects, schema.dav_collections
+    rows = await conn.execute(
+        select(objects)
+        .join(collections, collections.c.id == objects.c.collection_id)
+        .where(
+            collections.c.account_id == account,
+            collections.c.kind == kind.value,
+            objects.c.uid == uid,
+            objects.c.deleted.is_(False),
+        )
+        .order_by(objects.c.collection_id, objects.c.name)
+    )
+    return [to_object(row) for row in rows]
+
+
 def _check_preconditions(existing: Any, if_match: str | None, if_none_match: bool) -> None:
     live = existing is not None and not existing.deleted
     if if_none_match and live:
@@ -126,7 +148,8 @@ async def store_object(
         )
     ).one_or_none()
     _check_preconditions(existing, if_match, if_none_match)
-    clash = (
+    # RFC 6638 §2.2: a schedule inbox holds many iTIP messages about the same UID.
+    clash = None if collection.kind is CollectionKind.SCHEDULE_INBOX else (
         await tx.conn.execute(
             select(objects.c.name).where(
                 _live(collection.id), objects.c.uid == new.uid, objects.c.name != new.name
@@ -145,6 +168,7 @@ async def store_object(
         "last_end": new.last_end,
         "modseq": modseq,
         "deleted": False,
+        "modified_at": utcnow(),
     }
     created = existing is None or bool(existing.deleted)
     if existing is None:

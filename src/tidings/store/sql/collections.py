@@ -2,13 +2,16 @@
 
 Rights come from the directory's `permissions` table (Exchange style): the owner
 and FULL_ACCESS manage everything; CALENDAR_DELEGATE and CALENDAR_EDITOR read and
-write calendars; CALENDAR_REVIEWER reads them. Anyone else is told NotFound.
+write calendars; CALENDAR_REVIEWER reads them; FREE_BUSY sees only free/busy time.
+Per-collection grants (`collection_acl.py`) to the actor or any of its groups add
+to that, collection by collection. Anyone else is told NotFound.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -20,6 +23,7 @@ from tidings.model.dav import (
     CollectionPatch,
     DAVCollection,
     NewCollection,
+    ShareLevel,
 )
 from tidings.model.directory import Permission, Principal
 from tidings.model.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -27,6 +31,7 @@ from tidings.model.ids import AccountId, ModSeq
 from tidings.store.sql import schema
 from tidings.store.sql.access import groups_of
 from tidings.store.sql.accounts import next_modseq, record_change
+from tidings.store.sql.collection_acl import grant_levels
 from tidings.store.sql.database import Tx
 
 CALENDAR_COMPONENTS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
@@ -38,14 +43,20 @@ DEFAULTS: dict[CollectionKind, NewCollection] = {
         CollectionKind.CALENDAR, "default", "Calendar", components=CALENDAR_COMPONENTS
     ),
     CollectionKind.ADDRESSBOOK: NewCollection(CollectionKind.ADDRESSBOOK, "contacts", "Contacts"),
+    CollectionKind.SCHEDULE_INBOX: NewCollection(
+        CollectionKind.SCHEDULE_INBOX, "inbox", "Scheduling inbox", components=CALENDAR_COMPONENTS
+    ),
 }
+# Kinds holding iCalendar objects: calendar rights and calendar change kinds apply.
+ICALENDAR_KINDS = frozenset({CollectionKind.CALENDAR, CollectionKind.SCHEDULE_INBOX})
 
 
 class Level(enum.IntEnum):
     NONE = 0
-    READ = 1
-    WRITE = 2
-    MANAGE = 3  # owner or FULL_ACCESS: create and delete collections
+    FREE_BUSY = 1  # free-busy-query only
+    READ = 2
+    WRITE = 3
+    MANAGE = 4  # owner or FULL_ACCESS: create and delete collections, share them
 
 
 _CALENDAR_LEVELS = {
@@ -53,15 +64,23 @@ _CALENDAR_LEVELS = {
     Permission.CALENDAR_DELEGATE.value: Level.WRITE,
     Permission.CALENDAR_EDITOR.value: Level.WRITE,
     Permission.CALENDAR_REVIEWER.value: Level.READ,
+    Permission.FREE_BUSY.value: Level.FREE_BUSY,
 }
+SHARE_LEVELS = {
+    ShareLevel.FREE_BUSY: Level.FREE_BUSY,
+    ShareLevel.READ: Level.READ,
+    ShareLevel.READ_WRITE: Level.WRITE,
+    ShareLevel.MANAGE: Level.MANAGE,
+}
+SHARE_OF = {level: share for share, level in SHARE_LEVELS.items()}
 
 
 def object_kind(kind: CollectionKind) -> ObjectKind:
-    return ObjectKind.CALENDAR_OBJECT if kind is CollectionKind.CALENDAR else ObjectKind.CONTACT
+    return ObjectKind.CALENDAR_OBJECT if kind in ICALENDAR_KINDS else ObjectKind.CONTACT
 
 
 def collection_kind(kind: CollectionKind) -> ObjectKind:
-    return ObjectKind.CALENDAR if kind is CollectionKind.CALENDAR else ObjectKind.ADDRESSBOOK
+    return ObjectKind.CALENDAR if kind in ICALENDAR_KINDS else ObjectKind.ADDRESSBOOK
 
 
 async def access_level(
@@ -85,11 +104,54 @@ async def access_level(
     )
     level = Level.NONE
     for (permission,) in rows:
-        if kind is CollectionKind.CALENDAR:
+        if kind in ICALENDAR_KINDS:
             level = max(level, _CALENDAR_LEVELS.get(permission, Level.NONE))
         elif permission == Permission.FULL_ACCESS.value:
             level = Level.MANAGE
     return level
+
+
+async def grantees_of(conn: AsyncConnection, actor: Principal) -> set[int]:
+    """The actor and every group containing it: whose grants apply to the actor."""
+    return {int(actor.id)} | await groups_of(conn, actor.id)
+
+
+def with_level(collection: DAVCollection, level: Level) -> DAVCollection:
+    """The collection as the actor sees it (`access` says what it may do there)."""
+    return replace(collection, access=SHARE_OF[level])
+
+
+async def collection_level(
+    conn: AsyncConnection, actor: Principal, collection: DAVCollection
+) -> Level:
+    """The one check: account-wide rights, raised by the collection's own grants."""
+    level = await access_level(conn, actor, collection.account_id, collection.kind)
+    if level is Level.MANAGE:
+        return level
+    grants = await grant_levels(conn, await grantees_of(conn, actor), [collection.id])
+    granted = grants.get(collection.id)
+    return max(level, SHARE_LEVELS[granted]) if granted is not None else level
+
+
+async def visible_collections(
+    conn: AsyncConnection, actor: Principal, account: AccountId, kind: CollectionKind
+) -> list[DAVCollection]:
+    """The account's collections of `kind` that the actor may see, each with its level.
+    Raises NotFound when the actor may see none (existence never leaks)."""
+    level = await access_level(conn, actor, account, kind)
+    every = await select_collections(conn, account, kind)
+    if level is Level.MANAGE:
+        return [with_level(c, level) for c in every]
+    grants = await grant_levels(conn, await grantees_of(conn, actor), [c.id for c in every])
+    visible = []
+    for collection in every:
+        granted = grants.get(collection.id)
+        best = max(level, SHARE_LEVELS[granted]) if granted is not None else level
+        if best is not Level.NONE:
+            visible.append(with_level(collection, best))
+    if level is Level.NONE and not visible:
+        raise NotFound("no such account")
+    return visible
 
 
 def require(level: Level, needed: Level) -> None:
@@ -97,7 +159,7 @@ def require(level: Level, needed: Level) -> None:
     if level is Level.NONE:
         raise NotFound("no such collection")
     if level < needed:
-        raise PermissionDenied("you may not change this collection")
+        raise PermissionDenied("your rights on this collection do not allow this")
 
 
 def to_collection(row: Any) -> DAVCollection:
@@ -112,6 +174,7 @@ def to_collection(row: Any) -> DAVCollection:
         timezone=row.timezone,
         components=frozenset(c for c in row.components.split(",") if c),
         modseq=ModSeq(int(row.modseq)),
+        transparent=bool(getattr(row, "transparent", False)),
     )
 
 
@@ -127,8 +190,9 @@ async def open_collection(
     if row is None:
         raise NotFound("no such collection")
     collection = to_collection(row)
-    require(await access_level(conn, actor, collection.account_id, collection.kind), needed)
-    return collection
+    level = await collection_level(conn, actor, collection)
+    require(level, needed)
+    return with_level(collection, level)
 
 
 async def select_collections(
@@ -183,7 +247,7 @@ async def insert_collection(tx: Tx, account: AccountId, new: NewCollection) -> D
 async def patch_collection(
     tx: Tx, collection: DAVCollection, patch: CollectionPatch
 ) -> DAVCollection:
-    values = {
+    values: dict[str, str | bool] = {
         key: value
         for key, value in (
             ("display_name", patch.display_name),
@@ -193,6 +257,8 @@ async def patch_collection(
         )
         if value is not None
     }
+    if patch.transparent is not None:
+        values["transparent"] = patch.transparent
     modseq = await next_modseq(tx, collection.account_id)
     await tx.conn.execute(
         update(schema.dav_collections)
