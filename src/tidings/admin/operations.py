@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from tidings import metrics
 from tidings.admin.roles import GRANTABLE, Actor, Op, authorize
 from tidings.model.directory import PrincipalKind, Role
 from tidings.model.errors import InvalidInput, NotFound, PermissionDenied
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
         APIToken,
         AuditFilter,
         AuditRecord,
+        ConsoleStateService,
         DirectoryService,
         QueueService,
     )
@@ -46,6 +49,19 @@ class Status:
     queue_messages: int
     queue_pending_recipients: int
     audit_records: int
+    connections: dict[str, int] = field(default_factory=dict)  # open, per listener
+    storage_bytes: int | None = None  # None: hidden from domain admins / not known
+    stored_last_24h: int | None = None  # messages stored (delivered or appended)
+    stored_per_hour: list[dict[str, object]] = field(default_factory=list)
+
+
+def open_connections() -> dict[str, int]:
+    """Open TCP connections per listener, from this process's metrics."""
+    found: dict[str, int] = {}
+    for family in metrics.CONNECTIONS_ACTIVE.collect():
+        for sample in family.samples:
+            found[sample.labels["listener"]] = int(sample.value)
+    return found
 
 
 class OperationsAdminService:
@@ -57,11 +73,14 @@ class OperationsAdminService:
         trail: AuditTrail,
         access: AdminAccessService,
         queue: QueueService | None,
+        *,
+        usage: ConsoleStateService | None = None,
     ) -> None:
         self.directory = directory
         self.trail = trail
         self.access = access
         self.queue = queue
+        self.usage = usage
 
     async def _audit(self, actor: Actor, action: str, object_type: str, object_id: str,
                      before: Mapping[str, object] | None = None,
@@ -126,7 +145,18 @@ class OperationsAdminService:
         pending = sum(
             1 for m in messages for r in m.recipients if r.state is RecipientState.PENDING
         )
-        return Status(len(domains), counts, len(messages), pending, audit_total)
+        if actor.role is Role.DOMAIN_ADMIN or self.usage is None:
+            # Server-wide figures are not a domain admin's business.
+            return Status(len(domains), counts, len(messages), pending, audit_total)
+        figures = await self.usage.usage(datetime.now(UTC))
+        per_hour = [{"hour": h.isoformat(), "messages": n} for h, n in figures.stored_per_hour]
+        return Status(
+            len(domains), counts, len(messages), pending, audit_total,
+            connections=open_connections(),
+            storage_bytes=figures.storage_bytes,
+            stored_last_24h=sum(n for _h, n in figures.stored_per_hour),
+            stored_per_hour=per_hour,
+        )  # fmt: skip
 
     # --- API tokens ------------------------------------------------------------------
     async def create_token(

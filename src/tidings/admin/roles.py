@@ -31,6 +31,10 @@ class Op(enum.StrEnum):
     QUEUE_DELETE = "queue.delete"
     AUDIT_READ = "audit.read"
     TOKEN_MANAGE = "token.manage"  # tokens of other principals; own tokens are always allowed
+    QUARANTINE_READ = "quarantine.read"  # list and show held messages (headers only)
+    QUARANTINE_RELEASE = "quarantine.release"
+    QUARANTINE_DELETE = "quarantine.delete"
+    SPAM_RULES = "spam.rules"  # server-wide rule weights
 
 
 _READ = frozenset({Op.READ})
@@ -45,6 +49,9 @@ ALLOWED: dict[Role, frozenset[Op]] = {
         Op.ENABLE,
         Op.LINK_ADD,
         Op.LINK_REMOVE,
+        Op.QUARANTINE_READ,
+        Op.QUARANTINE_RELEASE,
+        Op.QUARANTINE_DELETE,
     },
     Role.HELPDESK: _READ
     | {
@@ -54,8 +61,10 @@ ALLOWED: dict[Role, frozenset[Op]] = {
         Op.LINK_ADD,
         Op.QUEUE_READ,
         Op.QUEUE_RETRY,
+        Op.QUARANTINE_READ,
+        Op.QUARANTINE_RELEASE,
     },
-    Role.AUDITOR: _READ | {Op.QUEUE_READ, Op.AUDIT_READ},
+    Role.AUDITOR: _READ | {Op.QUEUE_READ, Op.AUDIT_READ, Op.QUARANTINE_READ},
     Role.USER: frozenset(),
 }
 

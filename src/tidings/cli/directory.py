@@ -1,15 +1,21 @@
 """`tidings domain|user|group|alias|resource|shared ...`: directory administration.
 
-Each action is one small coroutine over `DirectoryAdmin`; it returns what to print
-(text or `--json`). Service errors become one line and exit code 1 (2 for bad input).
+Each action is one small coroutine over the `AdminService`, acting as the local
+operator (`cli:<os user>`), so every change leaves an audit record just as the
+API and the console do. It returns what to print (text or `--json`). Service
+errors become one line and exit code 1 (2 for bad input).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable
 
+from tidings.admin.auth import local_operator
+from tidings.admin.roles import Actor
+from tidings.admin.service import AdminService, build_admin_service
 from tidings.cli.common import (
     add_config_options,
     add_password_options,
@@ -19,11 +25,22 @@ from tidings.cli.common import (
     quiet_logging,
     read_password,
 )
-from tidings.directory.admin import DirectoryAdmin, domain_as_json, principal_as_json
+from tidings.directory.admin import domain_as_json, principal_as_json
+from tidings.directory.auth import Authenticator
 from tidings.model.directory import Principal, PrincipalKind, Role
-from tidings.model.errors import InvalidInput
+from tidings.model.errors import InvalidInput, NotFound
 
-Action = Callable[[DirectoryAdmin, argparse.Namespace], Awaitable[object]]
+
+class Admin:
+    """The service and the local operator every action acts as."""
+
+    def __init__(self, service: AdminService, actor: Actor) -> None:
+        self.service = service
+        self.directory = service.directory
+        self.actor = actor
+
+
+Action = Callable[[Admin, argparse.Namespace], Awaitable[object]]
 
 
 def run_action(args: argparse.Namespace) -> int:
@@ -34,7 +51,10 @@ def run_action(args: argparse.Namespace) -> int:
 
     async def go() -> object:
         async with opened_store(settings) as store:
-            return await action(DirectoryAdmin(store.directory), args)
+            service = build_admin_service(
+                store, Authenticator(store.directory), hostname=settings.server.hostname
+            )
+            return await action(Admin(service, local_operator(getpass.getuser())), args)
 
     result = asyncio.run(go())
     if result is not None:
@@ -43,27 +63,27 @@ def run_action(args: argparse.Namespace) -> int:
 
 
 # --- domains -------------------------------------------------------------------------
-async def domain_add(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    return domain_as_json(await admin.add_domain(args.name))
+async def domain_add(admin: Admin, args: argparse.Namespace) -> object:
+    return domain_as_json(await admin.directory.create_domain(admin.actor, args.name))
 
 
-async def domain_list(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    return [domain_as_json(d) for d in await admin.list_domains()]
+async def domain_list(admin: Admin, args: argparse.Namespace) -> object:
+    return [domain_as_json(d) for d in await admin.directory.list_domains(admin.actor)]
 
 
-async def domain_show(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    return domain_as_json(await admin.show_domain(args.name))
+async def domain_show(admin: Admin, args: argparse.Namespace) -> object:
+    return domain_as_json(await admin.directory.get_domain(admin.actor, args.name))
 
 
-async def domain_remove(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    await admin.remove_domain(args.name)
+async def domain_remove(admin: Admin, args: argparse.Namespace) -> object:
+    await admin.directory.delete_domain(admin.actor, args.name)
     return {"removed": args.name}
 
 
 # --- principals of every kind --------------------------------------------------------
-async def _of_kind(admin: DirectoryAdmin, address: str, kinds: set[PrincipalKind]) -> Principal:
+async def _of_kind(admin: Admin, address: str, kinds: set[PrincipalKind]) -> Principal:
     """The principal, checked to be of the kind the command manages."""
-    principal = await admin.show(address)
+    principal = await admin.directory.principal(admin.actor, address)
     if principal.kind not in kinds:
         wanted = " or ".join(sorted(k.value for k in kinds))
         raise InvalidInput(
@@ -86,49 +106,53 @@ def _row(p: Principal) -> dict[str, object]:
     }
 
 
-async def principal_list(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
+async def principal_list(admin: Admin, args: argparse.Namespace) -> object:
     kinds = _kinds(args)
     if getattr(args, "kind", None):
         kinds = {PrincipalKind(args.kind)}
     rows: list[Principal] = []
     for kind in sorted(kinds):
-        rows.extend(
-            await admin.list_principals(
-                kind=kind,
-                domain=args.domain,
-                query=args.query,
-                offset=args.offset,
-                limit=args.limit,
-            )
+        found, _total = await admin.directory.list_principals(
+            admin.actor,
+            kind=kind,
+            domain=args.domain,
+            query=args.query,
+            offset=args.offset,
+            limit=args.limit,
         )
+        rows.extend(found)
     if args.json:
         return [principal_as_json(p) for p in rows]
     return [_row(p) for p in rows]
 
 
-async def principal_show(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
+async def principal_show(admin: Admin, args: argparse.Namespace) -> object:
     principal = await _of_kind(admin, args.address, _kinds(args))
     view: dict[str, object] = dict(principal_as_json(principal))
-    view["aliases"] = list(await admin.aliases(principal.name))
+    view["aliases"] = list(await admin.directory.aliases(admin.actor, principal.name))
     if principal.kind is PrincipalKind.GROUP:
-        view["members"] = [m.name for m in await admin.members(principal.name)]
+        members = await admin.directory.members(admin.actor, principal.name)
+        view["members"] = [m.name for m in members]
     return view
 
 
-async def principal_remove(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
+async def principal_remove(admin: Admin, args: argparse.Namespace) -> object:
     principal = await _of_kind(admin, args.address, _kinds(args))
-    await admin.remove(principal.name)
+    await admin.directory.delete(admin.actor, principal.name)
     return {"removed": principal.name}
 
 
-async def principal_add(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
+async def principal_add(admin: Admin, args: argparse.Namespace) -> object:
     kind = PrincipalKind(getattr(args, "kind", None) or args.kinds[0])
-    principal = await admin.add_principal(kind, args.address, display_name=args.display_name)
+    principal = await admin.directory.create_principal(
+        admin.actor, kind, args.address, display_name=args.display_name
+    )
     return principal_as_json(principal)
 
 
-async def user_add(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    principal, generated = await admin.add_user(
+async def user_add(admin: Admin, args: argparse.Namespace) -> object:
+    principal, generated = await admin.directory.create_user(
+        admin.actor,
         args.address,
         password=read_password(args),
         display_name=args.display_name,
@@ -141,39 +165,55 @@ async def user_add(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
     return view
 
 
-async def user_passwd(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
+async def user_passwd(admin: Admin, args: argparse.Namespace) -> object:
     await _of_kind(admin, args.address, _kinds(args))
-    generated = await admin.set_password(args.address, read_password(args))
+    generated = await admin.directory.reset_password(
+        admin.actor, args.address, read_password(args)
+    )
     view: dict[str, object] = {"address": args.address, "password_changed": True}
     if generated is not None:
         view["password"] = generated
     return view
 
 
-async def group_members(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
+async def user_totp(admin: Admin, args: argparse.Namespace) -> object:
+    """Enrol a TOTP second factor (prints the otpauth URI once) or remove it."""
+    factors = admin.service.second_factor
+    if factors is None:
+        raise NotFound("this store keeps no second factors")
+    principal = await _of_kind(admin, args.address, {PrincipalKind.USER})
+    if args.totp_action == "disable":
+        await factors.disable(admin.actor, principal.name)
+        return {"address": principal.name, "totp": "disabled"}
+    uri = await factors.enable(admin.actor, principal.name)
+    return {"address": principal.name, "totp": "enabled", "otpauth_uri": uri}
+
+
+async def group_members(admin: Admin, args: argparse.Namespace) -> object:
     for member in args.add or ():
-        await admin.add_member(args.address, member)
+        await admin.directory.add_member(admin.actor, args.address, member)
     for member in args.remove or ():
-        await admin.remove_member(args.address, member)
-    members = await admin.members(args.address)
+        await admin.directory.remove_member(admin.actor, args.address, member)
+    members = await admin.directory.members(admin.actor, args.address)
     if args.json:
         return [principal_as_json(m) for m in members]
     return [_row(m) for m in members]
 
 
 # --- aliases -------------------------------------------------------------------------
-async def alias_add(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    await admin.add_alias(args.alias, args.target)
+async def alias_add(admin: Admin, args: argparse.Namespace) -> object:
+    await admin.directory.add_alias(admin.actor, args.target, args.alias)
     return {"alias": args.alias, "target": args.target}
 
 
-async def alias_list(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    aliases = list(await admin.aliases(args.address))
+async def alias_list(admin: Admin, args: argparse.Namespace) -> object:
+    aliases = list(await admin.directory.aliases(admin.actor, args.address))
     return aliases if args.json else [{"alias": a} for a in aliases]
 
 
-async def alias_remove(admin: DirectoryAdmin, args: argparse.Namespace) -> object:
-    await admin.remove_alias(args.alias)
+async def alias_remove(admin: Admin, args: argparse.Namespace) -> object:
+    target = await admin.directory.principal(admin.actor, args.alias)  # found by its alias
+    await admin.directory.remove_alias(admin.actor, target.name, args.alias)
     return {"removed": args.alias}
 
 
@@ -252,6 +292,12 @@ def add_directory_commands(commands: argparse._SubParsersAction[argparse.Argumen
     )
     passwd.add_argument("address")
     add_password_options(passwd)
+    totp = users.add_parser("totp", help="the TOTP second factor for the admin console")
+    totp_sub = totp.add_subparsers(title="actions", metavar="ACTION", required=True)
+    for verb, text in (("enable", "enrol a new TOTP secret; prints the otpauth URI once"),
+                       ("disable", "remove the TOTP second factor")):  # fmt: skip
+        leaf = _leaf(totp_sub, verb, text, user_totp, kinds=["user"], totp_action=verb)
+        leaf.add_argument("address")
 
     groups = _principal_group(commands, "group", ["group"], "manage groups (distribution lists)")
     members = _leaf(

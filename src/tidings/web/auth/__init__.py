@@ -1,0 +1,1 @@
+"""Console authentication: login with password and TOTP, sessions, CSRF tokens."""
