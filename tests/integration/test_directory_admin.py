@@ -21,16 +21,6 @@ if TYPE_CHECKING:
     from tidings.store import SQLStore as Store
 
 
-def _store_missing() -> str | None:
-    try:
-        import tidings.store  # noqa: F401
-    except ImportError as exc:
-        return f"not yet: the store does not import ({exc})"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_store_missing() is not None, reason=str(_store_missing()))
-
 ITERATIONS = 4096
 IP = "127.0.0.1"
 

@@ -21,18 +21,6 @@ from tidings.config import LISTENER_NAMES
 pytestmark = pytest.mark.slow
 
 
-def _store_missing() -> str | None:
-    try:
-        import tidings.directory.admin
-        import tidings.store  # noqa: F401
-    except ImportError as exc:
-        return f"not yet: the store or directory does not import ({exc})"
-    return None
-
-
-needs_store = pytest.mark.skipif(_store_missing() is not None, reason=str(_store_missing()))
-
-
 def tidings_command() -> list[str]:
     script = Path(sys.executable).parent / "tidings"
     return [str(script)] if script.exists() else [sys.executable, "-m", "tidings.cli.main"]
@@ -63,8 +51,6 @@ def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if (missing := _store_missing()) is not None:
-        pytest.skip(missing)
     data = tmp_path_factory.mktemp("tidings") / "data"
     done = run_cli("init", "--data", str(data), "--domain", "example.org", "--json")
     assert done.returncode == 0, done.stderr
@@ -110,7 +96,6 @@ def wait_healthy(proc: subprocess.Popen[str], url: str, **client_options: object
     pytest.fail(f"{url} never answered 200")
 
 
-@needs_store
 def test_init_refuses_to_overwrite_an_existing_config(data_dir: Path) -> None:
     before = (data_dir / "tidings.toml").read_text()
     done = run_cli("init", "--data", str(data_dir), "--domain", "other.org")
@@ -120,7 +105,6 @@ def test_init_refuses_to_overwrite_an_existing_config(data_dir: Path) -> None:
     assert (data_dir / "tidings.toml").read_text() == before
 
 
-@needs_store
 def test_init_writes_a_config_and_a_certificate_for_the_host(data_dir: Path) -> None:
     from cryptography import x509
 
@@ -131,7 +115,6 @@ def test_init_writes_a_config_and_a_certificate_for_the_host(data_dir: Path) -> 
     assert "mail.example.org" in san.get_values_for_type(x509.DNSName)
 
 
-@needs_store
 def test_serve_answers_health_and_metrics_then_exits_0_on_ctrl_c(
     server: tuple[subprocess.Popen[str], dict[str, int]], data_dir: Path
 ) -> None:
@@ -157,7 +140,6 @@ def test_serve_answers_health_and_metrics_then_exits_0_on_ctrl_c(
     assert "Traceback" not in stderr
 
 
-@needs_store
 def test_serve_with_a_taken_port_fails_with_one_line(data_dir: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -13,18 +13,6 @@ import pytest
 from tidings.cli.main import main
 
 
-def _store_missing() -> str | None:
-    try:
-        import tidings.directory.admin
-        import tidings.store  # noqa: F401
-    except ImportError as exc:
-        return f"not yet: the store or directory does not import ({exc})"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_store_missing() is not None, reason=str(_store_missing()))
-
-
 class CLI:
     def __init__(self, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.data = data
@@ -143,3 +131,16 @@ def test_check_reports_a_fresh_store_as_ok(cli: CLI) -> None:
     assert report["ok"] is True  # type: ignore[index]
     assert report["problems"] == []  # type: ignore[index]
     assert cli("check").rstrip().endswith(": ok")
+
+
+
+def test_passwd_prompt_without_a_terminal_says_what_to_do(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_terminal(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", no_terminal)
+    cli("user", "passwd", "admin@example.org", "--prompt", code=2)
+    assert "--password-stdin" in cli.last_error
+    assert "Traceback" not in cli.last_error

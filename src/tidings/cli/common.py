@@ -123,9 +123,17 @@ def read_password(args: argparse.Namespace, *, stdin: TextIO | None = None) -> s
             raise CLIError("--password-stdin: standard input gave an empty password", EXIT_USAGE)
         return password
     if getattr(args, "prompt", False):
-        first = getpass.getpass("New password: ")
-        if first != getpass.getpass("Repeat password: "):
+        try:
+            first = getpass.getpass("New password: ")
+            second = getpass.getpass("Repeat password: ")
+        except EOFError:
+            raise CLIError(
+                "--prompt: no terminal to ask on; use --password-stdin instead", EXIT_USAGE
+            ) from None
+        if first != second:
             raise CLIError("the two passwords differ", EXIT_USAGE)
+        if not first:
+            raise CLIError("--prompt: the password is empty", EXIT_USAGE)
         return first
     return None
 
