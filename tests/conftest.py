@@ -52,3 +52,20 @@ def require_redis() -> str:
     if IN_CI:
         pytest.fail(message + "; CI must run the Redis tests")
     pytest.skip(message)
+
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`@pytest.mark.needs_program("mbsync", package="isync")`: skip locally when a
+    client program is missing; fail in CI, where .ci/run installs it, so a broken
+    install cannot pass as a skip."""
+    import shutil
+
+    for mark in item.iter_markers("needs_program"):
+        missing = [name for name in mark.args if shutil.which(name) is None]
+        if missing:
+            package = mark.kwargs["package"]
+            message = f"{', '.join(missing)} not installed (Debian package {package})"
+            if IN_CI:
+                pytest.fail(message + "; .ci/run must install it")
+            pytest.skip(message)

@@ -4,7 +4,6 @@ two-way sync of several folders with flags, changes on both sides, then a second
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -140,7 +139,7 @@ def _run_mbsync(config: Path) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@pytest.mark.skipif(shutil.which("mbsync") is None, reason="mbsync (Debian isync) not installed")
+@pytest.mark.needs_program("mbsync", package="isync")
 async def test_mbsync_two_way_sync_of_several_folders(env: IMAPEnv) -> None:
     alice = env.users[ALICE]
     account = AccountId(alice.id)
@@ -225,8 +224,7 @@ def _run_offlineimap(config: Path) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
-@pytest.mark.skipif(shutil.which("offlineimap") is None,
-                    reason="offlineimap (Debian offlineimap3) not installed")
+@pytest.mark.needs_program("offlineimap", package="offlineimap3")
 async def test_offlineimap_syncs_folders_and_flags(env: IMAPEnv) -> None:
     alice = env.users[ALICE]
     account = AccountId(alice.id)
@@ -274,8 +272,7 @@ push "{commands}<sync-mailbox><quit>"
     assert result.returncode == 0, result.stdout[-2000:]
 
 
-@pytest.mark.skipif(shutil.which("neomutt") is None or shutil.which("script") is None,
-                    reason="neomutt or script(1) not installed")
+@pytest.mark.needs_program("neomutt", "script", package="neomutt, bsdutils")
 async def test_neomutt_flags_and_deletes_over_imap(env: IMAPEnv) -> None:
     alice = env.users[ALICE]
     mail = env.store.mail

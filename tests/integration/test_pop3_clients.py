@@ -32,13 +32,8 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-needs_fetchmail = pytest.mark.skipif(
-    shutil.which("fetchmail") is None, reason="Debian package fetchmail is not installed"
-)
-needs_getmail = pytest.mark.skipif(
-    shutil.which("getmail") is None or shutil.which("runuser") is None,
-    reason="Debian package getmail6 (and runuser) is not installed",
-)
+needs_fetchmail = pytest.mark.needs_program("fetchmail", package="fetchmail")
+needs_getmail = pytest.mark.needs_program("getmail", "runuser", package="getmail6, util-linux")
 
 
 @pytest.fixture

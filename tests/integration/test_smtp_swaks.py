@@ -4,7 +4,6 @@ PIPELINING) and submission with AUTH over STARTTLS and implicit TLS."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import trustme
 
 from tests.integration.smtp_env import PASSWORD, SMTPEnv, start_smtp_env
 
-pytestmark = pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
+pytestmark = pytest.mark.needs_program("swaks", package="swaks")
 
 MESSAGE = (b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: swaks test\r\n"
            b"Message-ID: <swaks-1@example.test>\r\n\r\nsent by swaks\r\n")

@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.conftest import require_redis
 from tidings.directory.throttle import MAX_ENTRIES_PER_KEY, Throttle, ThrottlePolicy
 from tidings.directory.throttle_redis import RedisFailureLog
 from tidings.model.errors import TemporaryFailure
@@ -20,12 +20,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture
 async def failure_log() -> AsyncIterator[RedisFailureLog]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()  # type: ignore[misc]  # redis-py types ping for both clients
-    except RedisConnectionError:
-        await client.aclose()
-        pytest.skip("no Redis server on 127.0.0.1:6379")
+    client = aioredis.Redis.from_url(require_redis())
     prefix = f"tidings-test:{secrets.token_hex(4)}:"
     yield RedisFailureLog(client, prefix=prefix)
     keys = [key async for key in client.scan_iter(match=prefix + "*")]

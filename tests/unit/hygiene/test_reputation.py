@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
-from tests.conftest import redis_reachable
+from tests.conftest import require_redis
 from tidings.delivery.stages import Accept, EnvelopeInput, Reject, TempFail
 from tidings.hygiene.dnsbl import DNSBLStage, Reputation, query_name
 from tidings.hygiene.greylist import (
@@ -83,8 +81,7 @@ async def test_a_network_is_allow_listed_after_enough_passes() -> None:
 
 
 async def test_greylisting_in_redis_shares_state() -> None:
-    if not redis_reachable():
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    require_redis()
     import redis.asyncio as aioredis
 
     client = aioredis.from_url("redis://127.0.0.1:6379/0")
@@ -130,8 +127,7 @@ async def test_the_sender_bucket_is_per_sender() -> None:
 
 
 async def test_redis_buckets_limit_across_clients() -> None:
-    if not redis_reachable():
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    require_redis()
     import redis.asyncio as aioredis
 
     client = aioredis.from_url("redis://127.0.0.1:6379/0")

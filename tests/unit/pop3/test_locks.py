@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
+from tests.conftest import require_redis
 from tidings.model.ids import AccountId
 from tidings.pop3.commands.locks import LocalMaildropLocks
 from tidings.pop3.commands.locks_redis import RedisMaildropLocks
@@ -27,18 +27,9 @@ async def test_local_lock_is_exclusive_and_only_its_holder_releases_it() -> None
     assert await locks.acquire(ACCOUNT, "b")
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 async def clients() -> AsyncIterator[tuple[aioredis.Redis, aioredis.Redis, str]]:
-    if not _redis_up():
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    require_redis()
     one, two = aioredis.Redis(host="127.0.0.1"), aioredis.Redis(host="127.0.0.1")
     prefix = f"tidings-test:{secrets.token_hex(4)}:"
     try:
