@@ -77,6 +77,22 @@ hostname = "{hostname}"   # the name in SMTP greetings and the TLS certificate
 [redis]
 # url = "redis://127.0.0.1:6379/0"   # share throttling and notifications between nodes
 
+[hygiene]
+# auth_checks = true                  # SPF, DKIM, DMARC and ARC on inbound MX mail (uses DNS)
+# greylisting = true
+# dnsbl_zones = ["zen.spamhaus.org"]
+# dkim_signing = true                 # after `tidings dkim generate DOMAIN`
+
+[spam]
+enabled = true                        # rules and Bayes; junk at 5, reject at 15
+# junk_threshold = 5.0
+# reject_threshold = 15.0
+
+[antivirus]
+blocked_attachments = "reject"        # executables and scripts, also inside zip files
+# clamd = "unix:/run/clamav/clamd.ctl"
+# action = "reject"                   # or "quarantine"
+
 [proxy_protocol]
 # listeners = []                      # e.g. ["smtp", "imap"] behind HAProxy send-proxy-v2
 # trusted_networks = ["127.0.0.0/8", "::1/128"]
