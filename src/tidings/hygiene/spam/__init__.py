@@ -1,0 +1,1 @@
+"""Spam scoring: weighted rules, a Bayesian classifier, thresholds and learning."""
