@@ -197,15 +197,22 @@ def test_proxy_protocol_listeners_and_networks_load() -> None:
     assert s.proxy_protocol.trusted_networks == ("10.0.0.0/8",)
 
 
-def test_the_config_written_by_init_loads_with_every_default(tmp_path: Path) -> None:
+def test_the_config_written_by_init_is_the_defaults_plus_filtering(tmp_path: Path) -> None:
     from tidings.cli.init import render_config
 
     path = tmp_path / "tidings.toml"
     path.write_text(render_config("mail.example.org", tmp_path))
     s = load_settings(path)
     assert s.server.hostname == "mail.example.org"
+    # A new server filters spam and executable attachments; everything else is default.
     assert s == settings_from_mapping(
-        {"server": {"hostname": "mail.example.org"}}, base_dir=tmp_path, source=str(path)
+        {
+            "server": {"hostname": "mail.example.org"},
+            "spam": {"enabled": True},
+            "antivirus": {"blocked_attachments": "reject"},
+        },
+        base_dir=tmp_path,
+        source=str(path),
     )
 
 

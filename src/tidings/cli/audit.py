@@ -12,6 +12,7 @@ import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 from tidings.admin.auth import local_operator
@@ -67,7 +68,14 @@ async def audit_verify(service: AdminService, args: argparse.Namespace) -> int:
 async def audit_list(service: AdminService, args: argparse.Namespace) -> int:
     from tidings.store.services import AuditFilter
 
-    filters = AuditFilter(action=args.action_filter, actor=args.actor)
+    filters = AuditFilter(
+        action=args.action_filter,
+        actor=args.actor,
+        object_type=args.object_type,
+        object_id=args.object_id,
+        since=args.since,
+        until=args.until,
+    )
     records, _total = await service.operations.audit_records(
         local_operator(getpass.getuser()), filters, offset=args.offset, limit=args.limit
     )
@@ -127,6 +135,17 @@ async def token_revoke(service: AdminService, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _moment(text: str) -> datetime:
+    """An ISO 8601 date-time with its offset, as the API's `since`/`until` take."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a time zone offset, e.g. +00:00")
+    return moment
+
+
 def _leaf(
     parent: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
@@ -148,6 +167,10 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     listing = _leaf(asub, "list", "list audit records, oldest first", audit_list)
     listing.add_argument("--action", dest="action_filter", help="exact, or a prefix ending in .")
     listing.add_argument("--actor", help="only this actor")
+    listing.add_argument("--object-type", help="only this kind of object (principal, domain...)")
+    listing.add_argument("--object-id", help="only this object (an address, a domain, an id)")
+    listing.add_argument("--since", type=_moment, help="ISO 8601 with offset: not before")
+    listing.add_argument("--until", type=_moment, help="ISO 8601 with offset: not after")
     listing.add_argument("--offset", type=int, default=0)
     listing.add_argument("--limit", type=int, default=100)
     export = _leaf(asub, "export", "write every record as JSON or CSV", audit_export)

@@ -248,14 +248,16 @@ def _principal_group(
     parser = commands.add_parser(noun, help=summary, description=summary)
     sub = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
     common = {"kinds": kinds}
-    listing = _leaf(sub, "list", f"list {noun}s", principal_list, **common)
+    what = "shared mailbox" if noun == "shared" else noun  # "shared" is not a noun
+    plural = "shared mailboxes" if noun == "shared" else f"{noun}s"
+    listing = _leaf(sub, "list", f"list {plural}", principal_list, **common)
     _list_options(listing)
-    show = _leaf(sub, "show", f"show one {noun} with its aliases", principal_show, **common)
-    show.add_argument("address", help=f"the {noun}'s address or one of its aliases")
-    remove = _leaf(sub, "remove", f"remove a {noun} and all its data", principal_remove, **common)
+    show = _leaf(sub, "show", f"show one {what} with its aliases", principal_show, **common)
+    show.add_argument("address", help=f"the {what}'s address or one of its aliases")
+    remove = _leaf(sub, "remove", f"remove a {what} and all its data", principal_remove, **common)
     remove.add_argument("address")
     if noun != "user":
-        add = _leaf(sub, "add", f"create a {noun}", principal_add, **common)
+        add = _leaf(sub, "add", f"create a {what}", principal_add, **common)
         add.add_argument("address", help="its primary address, in an existing domain")
         add.add_argument("--display-name", default="", help="the name people see")
         if noun == "resource":

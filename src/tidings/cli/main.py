@@ -10,9 +10,18 @@ import tidings
 from tidings.cli.audit import add_audit_commands
 from tidings.cli.common import CLIError, report_error
 from tidings.cli.directory import add_directory_commands
+from tidings.cli.dkim import add_dkim_commands
 from tidings.cli.init import add_init_command
+from tidings.cli.permissions import add_permission_commands
+from tidings.cli.principals import add_principal_commands
+from tidings.cli.quarantine import add_quarantine_commands
 from tidings.cli.queue import add_queue_commands
+from tidings.cli.remote import add_remote_mode
+from tidings.cli.remote_commands import REMOTE
+from tidings.cli.resources import add_resource_commands
 from tidings.cli.serve import add_serve_commands
+from tidings.cli.spam import add_spam_commands
+from tidings.cli.status import add_status_command
 from tidings.config import ConfigError
 from tidings.model.errors import TidingsError
 from tidings.net.tls import TLSError
@@ -37,8 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_init_command(commands)
     add_serve_commands(commands)
     add_directory_commands(commands)
+    add_principal_commands(commands)  # adds actions to domain, user, group, ...
+    add_resource_commands(commands)
+    add_permission_commands(commands)
+    add_status_command(commands)
     add_audit_commands(commands)
     add_queue_commands(commands)
+    add_dkim_commands(commands)
+    add_quarantine_commands(commands)
+    add_spam_commands(commands)
+    add_remote_mode(parser, REMOTE)  # --url/--token on the leaves the API covers
     return parser
 
 

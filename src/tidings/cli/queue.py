@@ -1,17 +1,25 @@
 """`tidings queue list|show|retry|delete|flush`: inspect and steer the outbound queue.
 
 `retry` and `flush` make messages due now; the running server's scheduler picks them
-up at its next poll. `flush --now` also runs one delivery pass in this process."""
+up at its next poll. `flush --now` also runs one delivery pass in this process.
+`retry` and `delete` go through the admin service, as the API does, so each leaves
+an audit record (`queue.retry`, `queue.delete`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+from tidings.admin.auth import local_operator
+from tidings.admin.operations import OperationsAdminService
+from tidings.admin.roles import Actor
+from tidings.admin.service import build_admin_service
 from tidings.cli.common import add_config_options, emit, load_config, opened_store, quiet_logging
 from tidings.config import Settings
+from tidings.directory.auth import Authenticator
 from tidings.model.ids import QueueId
 from tidings.model.queue import QueuedMessage, RecipientState
 from tidings.store.services import Store
@@ -120,17 +128,27 @@ async def queue_show(store: Store, settings: Settings, args: argparse.Namespace)
     return "\n".join(lines)
 
 
+def _operations(store: Store, settings: Settings) -> tuple[OperationsAdminService, Actor]:
+    """The API's role-checked, audited queue operations, as the local operator."""
+    service = build_admin_service(
+        store, Authenticator(store.directory), hostname=settings.server.hostname
+    )
+    return service.operations, local_operator(getpass.getuser())
+
+
 async def queue_retry(store: Store, settings: Settings, args: argparse.Namespace) -> object:
+    operations, actor = _operations(store, settings)
     ids = _ids(args.ids)
     for queue_id in ids:
-        await store.queue.retry_now(queue_id)
+        await operations.retry(actor, queue_id)  # audited as queue.retry
     return {"retried": list(ids)}
 
 
 async def queue_delete(store: Store, settings: Settings, args: argparse.Namespace) -> object:
+    operations, actor = _operations(store, settings)
     ids = _ids(args.ids)
     for queue_id in ids:
-        await store.queue.delete(queue_id)
+        await operations.delete_queued(actor, queue_id)  # audited as queue.delete
     return {"deleted": list(ids)}
 
 

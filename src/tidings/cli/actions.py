@@ -1,0 +1,56 @@
+"""Helpers the admin subcommands added for API parity share: registering a leaf
+command that runs an `Admin` action (see `tidings.cli.directory.run_action`),
+finding the action list of an existing command, and checking a principal's kind."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, TypeAlias
+
+from tidings.cli.common import add_config_options
+from tidings.cli.directory import Action, Admin, run_action
+from tidings.model.directory import Principal, PrincipalKind
+from tidings.model.errors import InvalidInput
+
+if TYPE_CHECKING:  # the class is not subscriptable at run time
+    SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def leaf(
+    parent: SubParsers, name: str, help_text: str, action: Action, **defaults: object
+) -> argparse.ArgumentParser:
+    """A subcommand with --data/--config and --json that runs `action` as the local
+    operator (`cli:<os user>`, audited like the API)."""
+    parser = parent.add_parser(name, help=help_text, description=help_text)
+    add_config_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(action=action, run=run_action, **defaults)
+    return parser
+
+
+def group(parent: SubParsers, name: str, help_text: str) -> SubParsers:
+    """A subcommand that only holds actions (`tidings permission grant ...`)."""
+    parser = parent.add_parser(name, help=help_text, description=help_text)
+    return parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+
+
+def actions_of(commands: SubParsers, name: str) -> SubParsers:
+    """The ACTION list of an already registered command, to add actions to it."""
+    parser = commands.choices[name]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    raise LookupError(f"`tidings {name}` has no actions")
+
+
+async def principal_of_kind(
+    admin: Admin, address: str, kinds: frozenset[PrincipalKind]
+) -> Principal:
+    """The principal, checked to be of a kind the command manages."""
+    principal = await admin.directory.principal(admin.actor, address)
+    if principal.kind not in kinds:
+        wanted = " or ".join(sorted(k.value for k in kinds))
+        raise InvalidInput(
+            f"{principal.name} is a {principal.kind.value}, not a {wanted}", field="address"
+        )
+    return principal
