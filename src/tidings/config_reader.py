@@ -30,7 +30,7 @@ class TableReader:
         self._used: set[str] = set()
 
     def where(self, key: str) -> str:
-        shown = key if _BARE_KEY.match(key) else json.dumps(key)
+        shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
         return f"{self.prefix}.{shown}" if self.prefix else shown
 
     def fail(self, key: str, problem: str) -> NoReturn:
@@ -119,14 +119,14 @@ class TableReader:
                 raise ConfigError(f"{self.source}: {self.where(key)}: unknown setting")
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+\Z")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 
 
 def is_hostname(text: str) -> bool:
     if not text or len(text) > 253 or not text.isascii():
         return False
-    return all(_HOST_LABEL.match(label) for label in text.rstrip(".").split("."))
+    return all(_HOST_LABEL.fullmatch(label) for label in text.rstrip(".").split("."))
 
 
 def is_ip(text: str) -> bool:

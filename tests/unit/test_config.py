@@ -231,3 +231,12 @@ def test_file_settings_load_relative_to_the_file(tmp_path: Path) -> None:
     assert s.listeners["imap"] == ListenAddress("127.0.0.1", 10143)
     assert s.logging.level == "debug"
     assert s.logging.format is LogFormat.JSON
+
+
+def test_a_key_ending_in_a_newline_is_quoted_in_the_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "tidings.toml"
+    path.write_text('[server]\n"hostname\\n" = "x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert "\n" not in str(caught.value)
+    assert '"hostname\\n"' in str(caught.value)

@@ -13,7 +13,7 @@ from tidings.model.errors import InvalidInput
 VALID_DATA = "valid-address-data"
 MAX_BYTES = 1_000_000
 _FOLD = re.compile(r"\r?\n[ \t]")
-_NAME = re.compile(r"^(?:[A-Za-z0-9-]+\.)?([A-Za-z0-9-]+)$")
+_NAME = re.compile(r"^(?:[A-Za-z0-9-]+\.)?([A-Za-z0-9-]+)\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from tidings.model.errors import Conflict, InvalidInput, NotFound
 
 MANIFEST = "keys.json"
 RSA_BITS = 2048
-_SELECTOR = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SELECTOR = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 
 
 class Algorithm(enum.StrEnum):

@@ -40,8 +40,8 @@ class SPFResult(enum.StrEnum):
 _QUALIFIERS = {"+": SPFResult.PASS, "-": SPFResult.FAIL, "~": SPFResult.SOFTFAIL,
                "?": SPFResult.NEUTRAL}
 _MECHANISMS = frozenset({"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"})
-_CIDR = re.compile(r"^(.*?)(?:/(\d+))?(?://(\d+))?$")
-_MODIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9\-_.]*)=(.*)$")
+_CIDR = re.compile(r"^(.*?)(?:/(\d+))?(?://(\d+))?\Z")
+_MODIFIER = re.compile(r"^([A-Za-z][A-Za-z0-9\-_.]*)=(.*)\Z")
 
 
 class _PermError(Exception):

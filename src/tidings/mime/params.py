@@ -17,7 +17,7 @@ Params = tuple[tuple[str, str], ...]
 
 # RFC 2045 §5.1: token := 1*<any (US-ASCII) CHAR except SPACE, CTLs, or tspecials>
 _TOKEN = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+")
-_SECTION = re.compile(r"^(.*?)\*(\d{1,4})(\*?)$")
+_SECTION = re.compile(r"^(.*?)\*(\d{1,4})(\*?)\Z")
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 

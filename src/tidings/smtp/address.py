@@ -12,7 +12,7 @@ MAX_DOMAIN_OCTETS = 255  # §4.5.3.1.2
 MAX_PATH_OCTETS = 256  # §4.5.3.1.3
 
 _ATEXT = "!#$%&'*+-/=?^_`{|}~"
-_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\Z")
 _ROUTE = re.compile(r"^@[^,:@]+(?:,@[^,:@]+)*:")
 
 

@@ -12,7 +12,7 @@ MAX_ENVID_CHARS = 100  # RFC 3461 §4.4
 MAX_SIZE_DIGITS = 20
 
 _E = TypeVar("_E", bound=enum.StrEnum)
-_KEYWORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_KEYWORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\Z")
 
 
 class BodyType(enum.StrEnum):

@@ -17,7 +17,7 @@ MAX_AUTH_LINE_BYTES = 12288 + 2  # RFC 4954 §4: AUTH lines may be 12288 octets
 MAX_COMMAND_LINE_BYTES = 2048  # 512 (§4.5.3.1.4) widened for SIZE/DSN/SMTPUTF8 params
 MAX_BDAT_DIGITS = 18
 
-_MECHANISM = re.compile(r"^[A-Z0-9_-]{1,20}$")
+_MECHANISM = re.compile(r"^[A-Z0-9_-]{1,20}\Z")
 # Cross-protocol attacks (a browser tricked into POSTing to port 25): hang up at once.
 _HTTP_VERBS = frozenset({"GET", "POST", "PUT", "HEAD", "CONNECT", "OPTIONS", "DELETE"})
 

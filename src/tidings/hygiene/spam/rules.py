@@ -55,7 +55,7 @@ URL_SHORTENERS = frozenset({
     "bit.ly", "tinyurl.com", "goo.gl", "t.co", "ow.ly", "is.gd", "buff.ly", "rebrand.ly",
     "cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "s.id",
 })
-_MSGID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
+_MSGID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>\Z")
 _FINDING_RULES = {
     "executable": "ATTACHMENT_EXECUTABLE",
     "double_extension": "ATTACHMENT_DOUBLE_EXT",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -24,9 +25,13 @@ from tidings.model.ids import DomainId, PrincipalId
 from tidings.store.sql import schema
 from tidings.store.sql.database import Tx
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 # RFC 5322 §3.2.3 dot-atom text, lowercased; quoted local parts are not accepted.
-_LOCAL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+# RFC 6531 §3.3 adds any non-ASCII UTF-8 character to atext (no spaces or controls).
+_LOCAL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+"
+    r"(\.[a-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]+)*$"
+)
 
 P = schema.principals
 A = schema.addresses
@@ -49,8 +54,12 @@ def normalize_domain(name: str) -> str:
 def normalize_address(address: str) -> tuple[str, str]:
     """(full address, domain), lowercased. Raises InvalidInput."""
     local, at, domain = address.strip().rpartition("@")
-    local = local.lower()
-    if not at or not local or len(local) > 64 or not _LOCAL.match(local):
+    # One spelling per UTF-8 address (RFC 6532 §3.1 recommends NFC).
+    local = unicodedata.normalize("NFC", local).lower()
+    if (
+        not at or not local or len(local.encode("utf-8")) > 64 or not _LOCAL.match(local)
+        or not all(c.isascii() or (c.isprintable() and not c.isspace()) for c in local)
+    ):
         raise InvalidInput(f"{address!r} is not a valid address", field="address")
     domain = normalize_domain(domain)
     return f"{local}@{domain}", domain
