@@ -75,7 +75,8 @@ async def test_flag_change_by_another_session_is_reported(env: IMAPEnv) -> None:
     await actor.ok("SELECT INBOX")
     await actor.ok("STORE 1 +FLAGS.SILENT (\\Flagged)")
     noop = joined(await watcher.ok("NOOP"))
-    assert re.search(rb"\* 1 FETCH \(FLAGS \(\\Flagged\)\)", noop), noop
+    # The watcher selected first, so the message is \Recent there (RFC 3501 §2.3.2).
+    assert re.search(rb"\* 1 FETCH \(FLAGS \(\\Flagged \\Recent\)\)", noop), noop
     await watcher.close()
     await actor.close()
 

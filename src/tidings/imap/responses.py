@@ -183,10 +183,10 @@ class FetchData:
     items: tuple[tuple[str, Value], ...]
 
     def encode(self) -> bytes:
-        flat: list[Value] = []
-        for name, value in self.items:
-            flat += [Atom(name), value]
-        return _data(self.number, Atom("FETCH"), flat)
+        # The same bytes as Data((number, Atom("FETCH"), [Atom(name), value, ...])), built
+        # directly: FETCH 1:* on a large mailbox encodes one of these per message.
+        body = b" ".join(f"{name} ".encode() + encode_value(value) for name, value in self.items)
+        return b"* %d FETCH (%s)\r\n" % (self.number, body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,19 @@ def walk(key: SearchKey) -> Iterator[SearchKey]:
                 yield from walk(inner)
 
 
+def required_uids(key: SearchKey, text_hits: dict[SearchText, frozenset[UID]]
+                  ) -> frozenset[UID] | None:
+    """UIDs outside which `key` cannot match, when the full-text hits decide it (a TEXT or
+    BODY key, alone or inside AND); None when every message must be tested."""
+    match key:
+        case SearchText():
+            return text_hits.get(key)
+        case SearchAnd(keys=keys):
+            found = [r for k in keys if (r := required_uids(k, text_hits)) is not None]
+            return frozenset.intersection(*found) if found else None
+    return None
+
+
 def needs_headers(key: SearchKey) -> bool:
     return any(isinstance(k, SearchHeader) or (isinstance(k, SearchDate) and k.which == "sent")
                for k in walk(key))

@@ -9,6 +9,7 @@ from tidings.imap.commands.names import DELIMITER, OTHER_USERS, SHARED, find, lo
 from tidings.imap.responses import NamespaceData, StatusData
 from tidings.imap.wire import Atom, Value
 from tidings.model.errors import Conflict, NotFound
+from tidings.model.ids import UID
 from tidings.model.mail import Mailbox, MailboxRole
 
 USE_ROLES: dict[str, MailboxRole] = {
@@ -106,12 +107,25 @@ async def status_data(ctx: Ctx, mailbox: Mailbox, items: tuple[str, ...], wire_n
         "UNSEEN": current.unseen,
         "DELETED": current.deleted,
         "SIZE": current.size,
-        "RECENT": 0,
+        "RECENT": await _recent_count(ctx, box) if "RECENT" in items else 0,
         "HIGHESTMODSEQ": box.highest_modseq,
         "APPENDLIMIT": ctx.session.settings.limits.max_literal,
         "MAILBOXID": [Atom(f"F{box.id}")],
     }
     return StatusData(wire_name, tuple((item, values[item]) for item in items))
+
+
+async def _recent_count(ctx: Ctx, mailbox: Mailbox) -> int:
+    """Messages a SELECT now would see as \\Recent: those above the claimed mark
+    (RFC 3501 §6.3.10), without claiming them."""
+    key = (mailbox.id, mailbox.uid_validity)
+    tracker = ctx.services.recent
+    mark = tracker.known(key)
+    if mark is None:
+        listed = await ctx.mail.messages(ctx.actor, mailbox.id)
+        mark = tracker.mark(key, listed)
+        return sum(1 for message in listed if message.uid > mark)
+    return len(await ctx.mail.messages(ctx.actor, mailbox.id, since_uid=UID(mark)))
 
 
 async def namespace(ctx: Ctx, command: m.Namespace) -> Done:

@@ -15,16 +15,18 @@ from tidings.imap.search_eval import (
     has_modseq,
     matches,
     needs_headers,
+    required_uids,
     walk,
 )
 from tidings.imap.search_model import SearchKey, SearchText
 from tidings.imap.sequence import compress
 from tidings.imap.view import MailboxView
 from tidings.mime.headers import find_body_start, parse_headers
-from tidings.model.errors import NotFound
 from tidings.model.ids import UID
 
+HEADER_BATCH = 256  # messages whose bytes are read at once for header keys, SORT, THREAD
 _RETURNS = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE"})
+_SORT_RETURNS = frozenset({"MIN", "MAX", "COUNT", "ALL"})
 _THREADS = frozenset({"ORDEREDSUBJECT", "REFERENCES"})
 
 
@@ -39,17 +41,24 @@ async def _candidates(ctx: Ctx, view: MailboxView, key: SearchKey | None, *, hea
             hits = await ctx.mail.search_text(ctx.actor, view.mailbox.id, text_key.value,
                                               field=text_key.field)
             scope.text_hits[text_key] = frozenset(hits)
+    pairs = list(enumerate(view.uids, 1))
+    required = required_uids(key, scope.text_hits) if key is not None else None
+    if required is not None:  # the full-text index already ruled the others out
+        pairs = [(seq, uid) for seq, uid in pairs if uid in required]
     items: list[Candidate] = []
-    for seq, uid in enumerate(view.uids, 1):
-        message = view.messages[uid]
-        parsed = None
+    for start in range(0, len(pairs), HEADER_BATCH):
+        chunk = pairs[start : start + HEADER_BATCH]
+        blobs: dict[UID, bytes] = {}
         if headers:
-            try:
-                raw = await ctx.mail.read_blob(ctx.actor, message.blob_id)
-            except NotFound:
-                raw = b""
-            parsed = parse_headers(raw, 0, find_body_start(raw)[0])
-        items.append(Candidate(seq, message, parsed))
+            # One authorization check and one query per batch, not per message.
+            blobs = dict(await ctx.mail.read_message_blobs(
+                ctx.actor, view.mailbox.id, [uid for _seq, uid in chunk]))
+        for seq, uid in chunk:
+            parsed = None
+            if headers:
+                raw = blobs.get(uid, b"")  # expunged meanwhile: matches no header key
+                parsed = parse_headers(raw, 0, find_body_start(raw)[0])
+            items.append(Candidate(seq, view.messages[uid], parsed))
     return items, scope
 
 
@@ -115,9 +124,47 @@ async def sort(ctx: Ctx, command: m.Sort) -> Done:
     unknown = [name for _rev, name in command.criteria if name not in threads.SORT_KEYS]
     if unknown:
         raise CommandError("BAD", f"Unknown sort criterion {unknown[0]}")
+    returns = command.returns
+    if returns is not None and any(r not in _SORT_RETURNS for r in returns):
+        raise CommandError("BAD", "Unknown RETURN option for SORT")
     ordered = threads.sort(await _sort_facts(ctx, command), command.criteria)
-    await ctx.emit(SearchData(tuple(ordered), kind="SORT"))
+    if returns is None:
+        await ctx.emit(SearchData(tuple(ordered), kind="SORT"))
+    else:
+        await ctx.emit(ESearchData(command.tag, command.uid, _esort_items(ordered, returns)))
     return Done("OK", f"{'UID ' if command.uid else ''}SORT completed")
+
+
+def _esort_items(ordered: list[int], returns: tuple[str, ...]
+                 ) -> tuple[tuple[str, int | str], ...]:
+    """ESORT (RFC 5267 §3.2): MIN and MAX are the first and last in sort order, ALL is
+    the whole result in sort order; RETURN () means ALL."""
+    wanted = set(returns) or {"ALL"}
+    out: list[tuple[str, int | str]] = []
+    if ordered and "MIN" in wanted:
+        out.append(("MIN", ordered[0]))
+    if ordered and "MAX" in wanted:
+        out.append(("MAX", ordered[-1]))
+    if ordered and "ALL" in wanted:
+        out.append(("ALL", sorted_set(ordered)))
+    if "COUNT" in wanted:
+        out.append(("COUNT", len(ordered)))
+    return tuple(out)
+
+
+def sorted_set(numbers: list[int]) -> str:
+    """A sequence-set that keeps the given order: only ascending runs of consecutive
+    numbers become ranges ("3,7:9,1"), so a reader expanding ranges upward gets it back."""
+    parts: list[str] = []
+    start = previous = numbers[0]
+    for number in [*numbers[1:], None]:
+        if number is not None and number == previous + 1:
+            previous = number
+            continue
+        parts.append(str(start) if start == previous else f"{start}:{previous}")
+        if number is not None:
+            start = previous = number
+    return ",".join(parts)
 
 
 async def thread(ctx: Ctx, command: m.Thread) -> Done:

@@ -9,13 +9,16 @@ from tidings.imap.commands.names import find
 from tidings.imap.commands.sync import sync
 from tidings.imap.responses import Code, CountData, FetchData, FlagsData, Untagged, VanishedData
 from tidings.imap.sequence import compress
+from tidings.imap.snapshot import Snapshot
 from tidings.imap.view import MailboxView
-from tidings.model.acl import Right
+from tidings.model.acl import ALL_RIGHTS, Right
 from tidings.model.changes import ChangeOp, ObjectKind
 from tidings.model.errors import Conflict
 from tidings.model.ids import UID, ModSeq
-from tidings.model.mail import SEEN, SYSTEM_FLAGS, Message
+from tidings.model.mail import SEEN, SYSTEM_FLAGS, Mailbox, Message
+from tidings.store.services import MessageChanges
 
+_SNAPSHOT_SLACK = 50  # changes a new session may replay on top of a shared snapshot
 _WRITE_RIGHTS = frozenset({Right.WRITE, Right.SEEN, Right.DELETE_MESSAGES, Right.EXPUNGE})
 
 
@@ -32,21 +35,59 @@ async def select(ctx: Ctx, command: m.Select) -> Done:
         if session.rev2 or "QRESYNC" in session.enabled:
             await ctx.emit(Untagged("OK", "Previous mailbox is now closed", Code("CLOSED")))
     _located, mailbox = await find(ctx, command.mailbox)
-    account_modseq = await ctx.mail.highest_modseq(ctx.actor, mailbox.account_id)
-    messages = list(await ctx.mail.messages(ctx.actor, mailbox.id))
-    rights = await ctx.mail.my_rights(ctx.actor, mailbox.id)
+    rights = await _rights(ctx, mailbox)
     readonly = command.readonly or not (rights & _WRITE_RIGHTS)
     qresync = "QRESYNC" in session.enabled
     condstore = command.condstore or "CONDSTORE" in session.enabled or qresync
-    view = MailboxView.open(mailbox, messages, readonly=readonly, condstore=condstore,
-                            qresync=qresync)
-    view.account_modseq = account_modseq
+    snapshot, changes = await _snapshot(ctx, mailbox)
+    view = MailboxView.from_snapshot(mailbox, snapshot, readonly=readonly, condstore=condstore,
+                                     qresync=qresync)
+    # Catch up from the shared snapshot silently: the client gets the result below.
+    view.apply_changes(changes.changed, changes.expunged, allow_expunge=True, rev2=True)
+    view.account_modseq = changes.highest_modseq
+    messages = [view.messages[uid] for uid in view.uids]
+    if not session.rev2:
+        key = (mailbox.id, mailbox.uid_validity)
+        tracker = ctx.services.recent
+        # EXAMINE shows \Recent without taking it from other sessions (RFC 3501 §6.3.2).
+        floor = tracker.mark(key, messages) if readonly else tracker.claim(key, messages)
+        view.recent = {uid for uid in view.uids if uid > floor}
     await _announce(ctx, view, messages, rights)
     if command.qresync is not None and command.qresync.uid_validity == mailbox.uid_validity:
         await _resync(ctx, view, command.qresync)
     session.select(view)
     code = "READ-ONLY" if readonly else "READ-WRITE"
     return Done("OK", f"{'EXAMINE' if command.readonly else 'SELECT'} completed", Code(code))
+
+
+async def _rights(ctx: Ctx, mailbox: Mailbox) -> frozenset[Right]:
+    """The actor's rights; the owner of the account has them all (as the store's one
+    authorization check says), which spares a read on the common path."""
+    if int(mailbox.account_id) == int(ctx.actor.id):
+        return ALL_RIGHTS
+    return await ctx.mail.my_rights(ctx.actor, mailbox.id)
+
+
+async def _snapshot(ctx: Ctx, mailbox: Mailbox) -> tuple[Snapshot, MessageChanges]:
+    """The shared snapshot to start from and the changes since it; a fresh snapshot
+    when there is none yet, the log was pruned or the changes are many."""
+    key = (mailbox.id, ctx.actor.id)
+    snapshot = ctx.services.snapshots.get(key)
+    if snapshot is not None and snapshot.uid_validity == mailbox.uid_validity:
+        try:
+            changes = await ctx.mail.messages_changed_since(
+                ctx.actor, mailbox.id, ModSeq(snapshot.account_modseq))
+        except Conflict:
+            pass
+        else:
+            replay = len(changes.changed) + len(changes.expunged)
+            if replay <= max(_SNAPSHOT_SLACK, len(snapshot.uids) // 10):
+                return snapshot, changes
+    highest = await ctx.mail.highest_modseq(ctx.actor, mailbox.account_id)
+    messages = await ctx.mail.messages(ctx.actor, mailbox.id)
+    snapshot = Snapshot.build(mailbox.uid_validity, highest, messages)
+    ctx.services.snapshots.put(key, snapshot)
+    return snapshot, MessageChanges(highest, (), ())
 
 
 async def _announce(ctx: Ctx, view: MailboxView, messages: list[Message],
@@ -56,7 +97,7 @@ async def _announce(ctx: Ctx, view: MailboxView, messages: list[Message],
     await ctx.emit(FlagsData(flags))
     await ctx.emit(CountData(len(messages), "EXISTS"))
     if not ctx.session.rev2:
-        await ctx.emit(CountData(0, "RECENT"))
+        await ctx.emit(CountData(len(view.recent), "RECENT"))
         first_unseen = next((i for i, msg in enumerate(messages, 1) if SEEN not in msg.flags),
                             None)
         if first_unseen is not None:
@@ -66,7 +107,9 @@ async def _announce(ctx: Ctx, view: MailboxView, messages: list[Message],
         permanent = ""
     await ctx.emit(Untagged("OK", "Flags permitted", Code("PERMANENTFLAGS", f"({permanent})")))
     await ctx.emit(Untagged("OK", "UIDs valid", Code("UIDVALIDITY", str(mailbox.uid_validity))))
-    await ctx.emit(Untagged("OK", "Predicted next UID", Code("UIDNEXT", str(mailbox.uid_next))))
+    # The mailbox row may predate the newest message the view caught up with.
+    uid_next = max(mailbox.uid_next, (view.uids[-1] + 1) if view.uids else 1)
+    await ctx.emit(Untagged("OK", "Predicted next UID", Code("UIDNEXT", str(uid_next))))
     await ctx.emit(Untagged("OK", "Highest", Code("HIGHESTMODSEQ", str(view.highest_modseq))))
     await ctx.emit(Untagged("OK", "Ok", Code("MAILBOXID", f"(F{mailbox.id})")))
 
