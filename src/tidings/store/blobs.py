@@ -21,6 +21,7 @@ from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 from tidings.model.errors import NotFound
 from tidings.model.ids import BlobId
@@ -32,7 +33,8 @@ from tidings.store.sql.upsert import upsert
 
 log = logging.getLogger(__name__)
 
-_BLOB_ID = re.compile(r"^[0-9a-f]{64}$")
+_BLOB_ID = re.compile(r"^[0-9a-f]{64}\Z")
+_UPSERTS: dict[str, Insert] = {}
 
 
 def blob_id_of(data: bytes) -> BlobId:
@@ -197,10 +199,14 @@ class SQLBlobStore:
         """The `blobs` row (a writer may call this in its own transaction). Storing it
         again refreshes `created_at`, so orphan collection, which spares young blobs,
         cannot take a blob that a delivery in flight has just stored again."""
-        await conn.execute(
-            upsert(conn, schema.blobs, "id", ["created_at"]).values(
-                id=blob_id, size=size, data=data, created_at=utcnow()
+        statement = _UPSERTS.get(conn.dialect.name)
+        if statement is None:
+            # Built once per dialect: building a statement costs more than running it.
+            statement = _UPSERTS[conn.dialect.name] = upsert(
+                conn, schema.blobs, "id", ["created_at"]
             )
+        await conn.execute(
+            statement, {"id": blob_id, "size": size, "data": data, "created_at": utcnow()}
         )
 
     async def get(self, blob_id: BlobId) -> bytes:

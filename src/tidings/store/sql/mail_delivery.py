@@ -11,21 +11,33 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.errors import NotFound
-from tidings.model.ids import AccountId, MailboxId
+from tidings.model.ids import AccountId
 from tidings.model.mail import Keyword, Mailbox, MailboxRole
 from tidings.store.services import BlobRef, DeliveredTo, ParsedHeaders
 from tidings.store.sql import schema
 from tidings.store.sql.database import Tx
 from tidings.store.sql.mail_log import Publish, QuotaState, lock_account
 from tidings.store.sql.mail_rows import to_mailbox
-from tidings.store.sql.mailboxes import find_by_name, find_by_role
+from tidings.store.sql.mailboxes import find_by_name
 from tidings.store.sql.messages import Placement, draft_from_headers, place
 
 log = logging.getLogger(__name__)
+
+
+# The mailbox row with a role, built once (most deliveries go to the INBOX role).
+_BY_ROLE = (
+    select(schema.mailboxes)
+    .where(
+        schema.mailboxes.c.account_id == bindparam("p_account"),
+        schema.mailboxes.c.role == bindparam("p_role"),
+    )
+    .order_by(schema.mailboxes.c.id)
+    .limit(1)
+)
 
 
 async def delivery_mailbox(
@@ -33,14 +45,19 @@ async def delivery_mailbox(
 ) -> Mailbox:
     """The mailbox a delivery goes to: the role or name asked for, else INBOX.
     Raises NotFound when the account has no INBOX (or does not exist)."""
-    found: MailboxId | None = None
-    try:
-        if isinstance(target, MailboxRole):
-            found = await find_by_role(conn, account, target)
-        else:
-            found = await find_by_name(conn, account, target)
-    except NotFound:
+    if isinstance(target, MailboxRole):
+        # One statement for the common case: the row of the first mailbox with the role.
+        row = (
+            await conn.execute(_BY_ROLE, {"p_account": account, "p_role": target.value})
+        ).one_or_none()
+        if row is not None:
+            return to_mailbox(row)
         found = await find_by_name(conn, account, "INBOX")
+    else:
+        try:
+            found = await find_by_name(conn, account, target)
+        except NotFound:
+            found = await find_by_name(conn, account, "INBOX")
     row = (await conn.execute(select(schema.mailboxes).where(schema.mailboxes.c.id == found))).one()
     return to_mailbox(row)
 

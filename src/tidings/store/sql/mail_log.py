@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.changes import Change, ChangeBatch, ChangeOp, ObjectKind
@@ -32,18 +32,36 @@ class QuotaState:
         return self.limit_bytes is None or self.used_bytes + size <= self.limit_bytes
 
 
+# The hot statements of every delivery, built once: building and cache-keying a
+# statement costs more than SQLite takes to run it. Parameter names must not be
+# column names (an UPDATE would take those as SET values).
+_LOCK_ACCOUNT = (
+    select(schema.accounts.c.used_bytes, schema.principals.c.quota_bytes)
+    .select_from(
+        schema.accounts.join(schema.principals, schema.principals.c.id == schema.accounts.c.id)
+    )
+    .where(schema.accounts.c.id == bindparam("p_account"))
+    .with_for_update(of=schema.accounts, key_share=True)
+)
+_CHARGE = (
+    update(schema.accounts)
+    .where(schema.accounts.c.id == bindparam("p_account"))
+    .values(
+        used_bytes=schema.accounts.c.used_bytes + bindparam("p_size"),
+        message_count=schema.accounts.c.message_count + bindparam("p_count"),
+    )
+)
+_TOUCH_MAILBOX = (
+    update(schema.mailboxes)
+    .where(schema.mailboxes.c.id == bindparam("p_mailbox"))
+    .values(highest_modseq=bindparam("p_modseq"))
+)
+
+
 async def lock_account(conn: AsyncConnection, account: AccountId) -> QuotaState:
     """Lock the account row (PostgreSQL; SQLite writers already hold the database lock)
     so checks made now still hold at commit. Raises NotFound."""
-    accounts, principals = schema.accounts, schema.principals
-    row = (
-        await conn.execute(
-            select(accounts.c.used_bytes, principals.c.quota_bytes)
-            .select_from(accounts.join(principals, principals.c.id == accounts.c.id))
-            .where(accounts.c.id == account)
-            .with_for_update(of=accounts, key_share=True)
-        )
-    ).one_or_none()
+    row = (await conn.execute(_LOCK_ACCOUNT, {"p_account": account})).one_or_none()
     if row is None:
         raise NotFound("no such account")
     limit = int(row.quota_bytes) if row.quota_bytes is not None else None
@@ -54,15 +72,7 @@ async def charge(conn: AsyncConnection, account: AccountId, size: int, count: in
     """Add (or with negative values remove) bytes and messages to the account's use."""
     if size == 0 and count == 0:
         return
-    accounts = schema.accounts
-    await conn.execute(
-        update(accounts)
-        .where(accounts.c.id == account)
-        .values(
-            used_bytes=accounts.c.used_bytes + size,
-            message_count=accounts.c.message_count + count,
-        )
-    )
+    await conn.execute(_CHARGE, {"p_account": account, "p_size": size, "p_count": count})
 
 
 async def charge_within_quota(
@@ -80,10 +90,7 @@ async def charge_within_quota(
 
 async def touch_mailbox(conn: AsyncConnection, mailbox: MailboxId, modseq: ModSeq) -> None:
     """Raise the mailbox's HIGHESTMODSEQ to this operation's modseq."""
-    mailboxes = schema.mailboxes
-    await conn.execute(
-        update(mailboxes).where(mailboxes.c.id == mailbox).values(highest_modseq=modseq)
-    )
+    await conn.execute(_TOUCH_MAILBOX, {"p_mailbox": mailbox, "p_modseq": modseq})
 
 
 async def email_change(
