@@ -81,6 +81,9 @@ CLI_FOR: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/v1/spam/rules"): ("spam rules list",),
     ("PUT", "/v1/spam/rules/{name}"): ("spam rules set",),
     ("GET", "/v1/spam/stats"): ("spam stats",),
+    ("GET", P + "/collections/{kind}/{name}/shares"): ("calendar shares",),
+    ("PUT", P + "/collections/{kind}/{name}/shares/{grantee}"): ("calendar share",),
+    ("DELETE", P + "/collections/{kind}/{name}/shares/{grantee}"): ("calendar unshare",),
 }
 
 

@@ -35,6 +35,7 @@ class Op(enum.StrEnum):
     QUARANTINE_RELEASE = "quarantine.release"
     QUARANTINE_DELETE = "quarantine.delete"
     SPAM_RULES = "spam.rules"  # server-wide rule weights
+    COLLECTION_SHARE = "collection.share"  # grant or revoke calendar/address-book shares
 
 
 _READ = frozenset({Op.READ})
@@ -52,6 +53,7 @@ ALLOWED: dict[Role, frozenset[Op]] = {
         Op.QUARANTINE_READ,
         Op.QUARANTINE_RELEASE,
         Op.QUARANTINE_DELETE,
+        Op.COLLECTION_SHARE,
     },
     Role.HELPDESK: _READ
     | {

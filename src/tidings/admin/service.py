@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from tidings.admin.auth import AdminAuth
+from tidings.admin.calendars import CalendarAdminService
 from tidings.admin.directory import DirectoryAdminService
 from tidings.admin.hygiene import HygieneAdminService
 from tidings.admin.operations import OperationsAdminService
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
         AdminAccessService,
         AuditLogService,
         ConsoleStateService,
+        DAVService,
         QueueService,
         Store,
     )
@@ -40,6 +42,7 @@ class AdminService:
         console_state: ConsoleStateService | None = None,
         hygiene: Store | None = None,
         spam_rules: Mapping[str, float] | None = None,
+        dav: DAVService | None = None,
     ) -> None:
         self.trail = AuditTrail(audit)
         self.hostname = hostname
@@ -62,6 +65,12 @@ class AdminService:
             if hygiene is not None
             else None
         )
+        # Calendar and address-book sharing (None: no DAV store, as in API-only tests).
+        self.calendars = (
+            CalendarAdminService(dav, directory_admin.directory, self.trail)
+            if dav is not None
+            else None
+        )
 
 
 def build_admin_service(
@@ -78,4 +87,5 @@ def build_admin_service(
         hostname=hostname,
         console_state=store.console_state,
         hygiene=store,
+        dav=store.dav,
     )  # fmt: skip

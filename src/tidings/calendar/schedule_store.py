@@ -30,7 +30,7 @@ from tidings.store.services import DAVService
 
 log = logging.getLogger(__name__)
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9@._~+=-]{1,200}$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9@._~+=-]{1,200}\Z")
 ATTEMPTS = 3  # a concurrent change of the same copy (If-Match) is retried this often
 
 

@@ -18,6 +18,7 @@ from typing import Protocol
 import icalendar
 
 from tidings.calendar.availability import Availability
+from tidings.calendar.delegation import require_delegate, with_sent_by
 from tidings.calendar.ical import parse_calendar
 from tidings.calendar.imip import IMIPSender, QueueIMIPSender, build_imip, utcnow
 from tidings.calendar.itip import (
@@ -56,6 +57,7 @@ class Outcome:
     mailed: list[str] = field(default_factory=list)  # external addresses
     owner_copy_changed: bool = False  # the triggering object was rewritten (a REPLY)
     trigger: PrincipalId | None = None  # whose change started the run
+    sent_by: str | None = None  # a delegate answering for the owner (RFC 5545 §3.2.18)
 
 
 class Scheduler:
@@ -83,10 +85,16 @@ class Scheduler:
         return {principal.name.lower(), *(a.lower() for a in aliases)}
 
     # --- after a change in the owner's calendar ------------------------------------
-    async def object_changed(self, owner: Principal, old: str | None, new: str | None) -> Outcome:
-        """RFC 6638 §3.2: send what the change calls for. Never raises for a delivery
-        that fails (the change itself is committed); such failures are logged."""
+    async def object_changed(
+        self, owner: Principal, old: str | None, new: str | None,
+        *, actor: Principal | None = None,
+    ) -> Outcome:
+        """RFC 6638 §3.2: send what the change calls for; a REPLY made by `actor` for
+        the owner carries SENT-BY. Never raises for a delivery that fails (the change
+        itself is committed); such failures are logged."""
         outcome = Outcome(trigger=owner.id)
+        if actor is not None and int(actor.id) != int(owner.id):
+            outcome.sent_by = actor.name
         old_cal, new_cal = _parse(old), _parse(new)
         current = new_cal or old_cal
         if current is None:
@@ -144,23 +152,38 @@ class Scheduler:
         new: icalendar.Calendar | None,
         outcome: Outcome,
     ) -> None:
-        if new is None:
+        if not _reply_due(me, old, new):
+            return
+        if new is not None:
+            source, text = new, build_reply(new, me)
+        elif old is not None:
             # RFC 6638 §3.2.2.3: an attendee removing the event declines it.
-            if old is not None and not is_cancelled(old) and partstat_of(old, me) != "DECLINED":
-                await self._send(
-                    owner, me, old, build_reply(old, me, "DECLINED"), [organizer], outcome
-                )
+            source, text = old, build_reply(old, me, "DECLINED")
+        else:
             return
-        answers = partstats(new, me)
-        before = partstats(old, me) if old is not None else {}
-        # Per instance: an answer other than NEEDS-ACTION that differs from the one
-        # held before (an instance without an override held the series' answer).
-        if not any(
-            answer != before.get(key, before.get(None)) and answer != "NEEDS-ACTION"
-            for key, answer in answers.items()
-        ):
+        if outcome.sent_by is not None:
+            text = with_sent_by(text, me, outcome.sent_by)
+        await self._send(owner, me, source, text, [organizer], outcome)
+
+    async def check_actor(
+        self, actor: Principal, owner: Principal, old: str | None, new: str | None
+    ) -> None:
+        """Before a change by `actor` in the owner's calendar is committed: a change
+        that would answer an invitation as the owner needs a delegate (RFC 6638 §3.2.2).
+        Raises PermissionDenied."""
+        if int(actor.id) == int(owner.id):
             return
-        await self._send(owner, me, new, build_reply(new, me), [organizer], outcome)
+        old_cal, new_cal = _parse(old), _parse(new)
+        current = new_cal or old_cal
+        if current is None:
+            return
+        organizer = organizer_of(current)
+        mine = await self.addresses(owner)
+        if not organizer or organizer in mine:
+            return
+        me = next((a for a in attendees_of(current) if a in mine), None)
+        if me is not None and _reply_due(me, old_cal, new_cal):
+            await require_delegate(self.directory, actor, owner)
 
     # --- routing one iTIP message --------------------------------------------------
     async def _send(
@@ -314,6 +337,20 @@ class Scheduler:
         await self.deliver(recipient, address, message, outcome)
         outcome.delivered.append(address)
         return outcome
+
+
+def _reply_due(me: str, old: icalendar.Calendar | None, new: icalendar.Calendar | None) -> bool:
+    """Whether the attendee `me` answers with this change: a removal of a live
+    invitation not yet declined, or per instance an answer other than NEEDS-ACTION
+    that differs from the one held before (an instance without an override held the
+    series' answer)."""
+    if new is None:
+        return old is not None and not is_cancelled(old) and partstat_of(old, me) != "DECLINED"
+    before = partstats(old, me) if old is not None else {}
+    return any(
+        answer != before.get(key, before.get(None)) and answer != "NEEDS-ACTION"
+        for key, answer in partstats(new, me).items()
+    )
 
 
 def _parse(text: str | None) -> icalendar.Calendar | None:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 import tidings
+from tidings.cli import calendars
 from tidings.cli.audit import add_audit_commands
 from tidings.cli.common import CLIError, report_error
 from tidings.cli.directory import add_directory_commands
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_dkim_commands(commands)
     add_quarantine_commands(commands)
     add_spam_commands(commands)
-    add_remote_mode(parser, REMOTE)  # --url/--token on the leaves the API covers
+    calendars.add_calendar_commands(commands)
+    # --url/--token on the leaves the API covers
+    add_remote_mode(parser, {**REMOTE, **calendars.REMOTE})
     return parser
 
 

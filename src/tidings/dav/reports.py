@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import icalendar
 
-from tidings.calendar.fastpath import plain_range, simple_event_span
+from tidings.calendar.fastpath import plain_range, simple_event
 from tidings.calendar.filters import CompFilter, calendar_matches
 from tidings.calendar.freebusy import free_busy
 from tidings.calendar.ical import parse_calendar
@@ -94,9 +94,9 @@ def _calendar_data(obj: DAVObject, wanted: Report) -> str:
     if data is None or (data.expand is None and data.limit_recurrence is None):
         return obj.data
     if data.expand is not None:
-        span = simple_event_span(obj.data)
-        if span is not None and data.expand.overlaps(*span):
-            return obj.data  # one UTC instance: expanding changes nothing (fastpath.py)
+        fast = _expanded_fast(obj, data.expand)
+        if fast is not None:
+            return fast
     calendar = _parsed(obj)
     if data.expand is not None:
         calendar = expand(calendar, data.expand)
@@ -134,10 +134,21 @@ async def _calendar_query(
 
 def _matches(obj: DAVObject, query: CompFilter, plain: TimeRange | None) -> bool:
     """The filter on one object, without parsing it when fastpath.py can decide."""
-    span = simple_event_span(obj.data) if plain is not None else None
-    if plain is not None and span is not None:
-        return plain.overlaps(*span)
+    event = simple_event(obj.data) if plain is not None else None
+    spans = event.spans(plain) if event is not None and plain is not None else None
+    if spans is not None:
+        return bool(spans)
     return calendar_matches(_parsed(obj), query)
+
+
+def _expanded_fast(obj: DAVObject, window: TimeRange) -> str | None:
+    """`expand` for a simple event (fastpath.py); None for the general path."""
+    event = simple_event(obj.data)
+    if event is None:
+        return None
+    if event.rule is None and window.overlaps(event.start, event.end):
+        return obj.data  # one UTC instance: expanding changes nothing
+    return event.expanded(window)
 
 
 def _parsed(obj: DAVObject) -> icalendar.Calendar:

@@ -268,6 +268,7 @@ class Pending:
 
     owner_address: str
     old: str | None  # the object's text before the change, None if it is new
+    actor: Principal | None = None  # who made it (a delegate answers with SENT-BY)
 
 
 class ImplicitScheduling:
@@ -288,17 +289,19 @@ class ImplicitScheduling:
         if text is not None and "ORGANIZER" not in text.upper():
             return None
         try:
-            previous = await self.dav.get_object(actor, collection.id, name)
+            old: str | None = (await self.dav.get_object(actor, collection.id, name)).data
         except NotFound:
-            return Pending(owner.name, None)
-        return Pending(owner.name, previous.data)
+            old = None
+        # Answering an invitation as the owner is for delegates (Raises PermissionDenied).
+        await self.scheduler.check_actor(actor, owner, old, text)
+        return Pending(owner.name, old, actor)
 
     async def after(self, owner: Principal, pending: Pending | None, new: str | None) -> bool:
         """Run the scheduler; True when the stored object still is what the client sent
         (so its ETag may be returned, RFC 6638 §3.2.10 / RFC 4791 §5.3.4)."""
         if pending is None:
             return True
-        outcome = await self.scheduler.object_changed(owner, pending.old, new)
+        outcome = await self.scheduler.object_changed(owner, pending.old, new, actor=pending.actor)
         return not outcome.owner_copy_changed
 
 

@@ -28,8 +28,9 @@ def actor(role: Role, domains: frozenset[str] = frozenset()) -> Actor:
     [
         (Role.GLOBAL_ADMIN, set(Op)),
         (Role.HELPDESK, {Op.READ, Op.PRINCIPAL_CREATE, Op.PASSWORD_RESET, Op.ENABLE,
-                         Op.LINK_ADD, Op.QUEUE_READ, Op.QUEUE_RETRY}),
-        (Role.AUDITOR, {Op.READ, Op.QUEUE_READ, Op.AUDIT_READ}),
+                         Op.LINK_ADD, Op.QUEUE_READ, Op.QUEUE_RETRY, Op.QUARANTINE_READ,
+                         Op.QUARANTINE_RELEASE}),
+        (Role.AUDITOR, {Op.READ, Op.QUEUE_READ, Op.AUDIT_READ, Op.QUARANTINE_READ}),
         (Role.USER, set()),
     ],
 )  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tidings.calendar.fastpath import plain_range, simple_event_span
+from tidings.calendar.fastpath import plain_range, simple_event, simple_event_span
 from tidings.calendar.filters import CompFilter, PropFilter
 from tidings.calendar.ical import parse_calendar
 from tidings.calendar.timerange import TimeRange, expand, overlaps
@@ -91,3 +91,72 @@ def test_shortcut_agrees_with_the_general_path(
         [instance] = expand(calendar, window).walk("VEVENT")
         assert instance["DTSTART"].dt == span[0] and instance["DTEND"].dt == span[1]
         assert instance.get("RECURRENCE-ID") is None
+
+
+RULES = [
+    "FREQ=DAILY;COUNT=10",
+    "FREQ=WEEKLY;COUNT=20",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR;UNTIL=20251231T235959Z",
+    "FREQ=MONTHLY;COUNT=12",
+    "FREQ=DAILY;INTERVAL=3",  # open-ended
+    "FREQ=HOURLY;INTERVAL=7;COUNT=50",
+]
+
+
+def instance_keys(calendar_text: str) -> list[tuple[datetime, datetime, datetime | None, str]]:
+    found = []
+    for component in parse_calendar(calendar_text).walk("VEVENT"):
+        recurrence = component.get("RECURRENCE-ID")
+        found.append(
+            (
+                component["DTSTART"].dt,
+                component["DTEND"].dt,
+                recurrence.dt if recurrence is not None else None,
+                str(component["SUMMARY"]),
+            )
+        )
+    return sorted(found, key=lambda k: k[0])
+
+
+@given(
+    rule=st.sampled_from(RULES),
+    day=st.integers(0, 6),
+    hour=st.integers(0, 23),
+    length=st.integers(1, 30),
+    query_start=st.integers(-200, 400),
+    query_hours=st.integers(1, 24 * 40),
+)
+def test_recurring_shortcut_agrees_with_the_general_path(
+    rule: str, day: int, hour: int, length: int, query_start: int, query_hours: int
+) -> None:
+    began = datetime(2025, 6, 2 + day, hour, tzinfo=UTC)  # 2025-06-02 is a Monday
+    if "BYDAY" in rule:
+        began = began.replace(day=2 + 2 * (day % 3))  # start on a rule day
+    text = event(
+        f"DTSTART:{utc_text(began)}\r\nDTEND:{utc_text(began + timedelta(hours=length))}\r\n"
+        f"RRULE:{rule}\r\n"
+    )
+    simple = simple_event(text)
+    assert simple is not None and simple.rule == rule
+    window = TimeRange(
+        BASE + timedelta(hours=query_start), BASE + timedelta(hours=query_start + query_hours)
+    )
+    spans = simple.spans(window)
+    assert spans is not None
+    calendar = parse_calendar(text)
+    assert bool(spans) == overlaps(calendar, "VEVENT", window)
+    fast = simple.expanded(window)
+    assert fast is not None
+    general = expand(calendar, window).to_ical().decode()
+    assert instance_keys(fast) == instance_keys(general)
+
+
+def test_a_dtstart_outside_its_rule_takes_the_general_path() -> None:
+    # 2025-06-03 is a Tuesday: RFC 5545 leaves this recurrence set undefined.
+    text = event(
+        "DTSTART:20250603T090000Z\r\nDTEND:20250603T100000Z\r\n"
+        "RRULE:FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=5\r\n"
+    )
+    simple = simple_event(text)
+    assert simple is not None
+    assert simple.spans(TimeRange(BASE, BASE + timedelta(days=30))) is None

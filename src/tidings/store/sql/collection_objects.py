@@ -140,25 +140,29 @@ async def store_object(
     if not new.name or len(new.name) > MAX_NAME_CHARS or "/" in new.name:
         raise InvalidInput("invalid resource name", field="name")
     objects = schema.dav_objects
-    existing = (
-        await tx.conn.execute(
-            select(objects).where(
-                objects.c.collection_id == collection.id, objects.c.name == new.name
-            )
+    # One query for the row of this name and any live row holding this UID.
+    rows = await tx.conn.execute(
+        select(objects.c.id, objects.c.name, objects.c.etag, objects.c.deleted).where(
+            objects.c.collection_id == collection.id,
+            or_(
+                objects.c.name == new.name,
+                and_(objects.c.uid == new.uid, objects.c.deleted.is_(False)),
+            ),
         )
-    ).one_or_none()
+    )
+    existing = clash = None
+    for row in rows:
+        if row.name == new.name:
+            existing = row
+        elif clash is None:
+            clash = row
     _check_preconditions(existing, if_match, if_none_match)
-    # RFC 6638 §2.2: a schedule inbox holds many iTIP messages about the same UID.
-    clash = None if collection.kind is CollectionKind.SCHEDULE_INBOX else (
-        await tx.conn.execute(
-            select(objects.c.name).where(
-                _live(collection.id), objects.c.uid == new.uid, objects.c.name != new.name
-            )
-        )
-    ).first()
+    if collection.kind is CollectionKind.SCHEDULE_INBOX:
+        clash = None  # RFC 6638 §2.2: many iTIP messages may share a UID
     if clash is not None:
         raise UIDConflict(f"UID {new.uid!r} is already used", existing_name=clash.name)
     modseq = await next_modseq(tx, collection.account_id)
+    now = utcnow()
     values = {
         "uid": new.uid,
         "etag": etag_of(new.data),
@@ -168,7 +172,7 @@ async def store_object(
         "last_end": new.last_end,
         "modseq": modseq,
         "deleted": False,
-        "modified_at": utcnow(),
+        "modified_at": now,
     }
     created = existing is None or bool(existing.deleted)
     if existing is None:
@@ -184,7 +188,20 @@ async def store_object(
     await _touch(
         tx, collection, modseq, object_id, ChangeOp.CREATED if created else ChangeOp.UPDATED
     )
-    return await find_object(tx.conn, collection.id, new.name), created
+    stored = DAVObject(
+        id=object_id,
+        collection_id=collection.id,
+        name=new.name,
+        uid=new.uid,
+        etag=etag_of(new.data),
+        component=new.component,
+        data=new.data,
+        first_start=new.first_start,
+        last_end=new.last_end,
+        modseq=modseq,
+        modified_at=now,
+    )
+    return stored, created
 
 
 async def remove_object(tx: Tx, collection: DAVCollection, name: str, if_match: str | None) -> None:

@@ -36,7 +36,7 @@ from tidings.store.sql.database import Tx
 
 CALENDAR_COMPONENTS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
 # A URL segment: no slash, no dot-only names, nothing that needs quoting twice.
-_NAME = re.compile(r"^[A-Za-z0-9@._~+=-][A-Za-z0-9@._~+=%-]{0,254}$")
+_NAME = re.compile(r"^[A-Za-z0-9@._~+=-][A-Za-z0-9@._~+=%-]{0,254}\Z")
 
 DEFAULTS: dict[CollectionKind, NewCollection] = {
     CollectionKind.CALENDAR: NewCollection(
@@ -88,13 +88,13 @@ async def access_level(
 ) -> Level:
     """The actor's level in the account's collections of `kind`. Raises NotFound if the
     account does not exist."""
+    if int(actor.id) == int(account):
+        return Level.MANAGE  # a principal that can log in and owns data has its account
     exists = (
         await conn.execute(select(schema.accounts.c.id).where(schema.accounts.c.id == account))
     ).first()
     if exists is None:
         raise NotFound("no such account")
-    if int(actor.id) == int(account):
-        return Level.MANAGE
     grantees = {int(actor.id)} | await groups_of(conn, actor.id)
     perms = schema.permissions
     rows = await conn.execute(

@@ -8,14 +8,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from tidings.web.api import directory_routes, ops_routes
+from tidings.web.api import calendar_routes, directory_routes, hygiene_routes, ops_routes
 from tidings.web.api.framework import Endpoint, error_response, to_route
 from tidings.web.api.openapi import openapi_document
 
 if TYPE_CHECKING:
     from tidings.admin.service import AdminService
 
-ENDPOINTS: tuple[Endpoint, ...] = (*ops_routes.ENDPOINTS, *directory_routes.ENDPOINTS)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *ops_routes.ENDPOINTS, *directory_routes.ENDPOINTS, *hygiene_routes.ENDPOINTS,
+    *calendar_routes.ENDPOINTS,
+)
 
 
 def api_mount(service: AdminService) -> Mount:

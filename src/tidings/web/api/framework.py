@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_LIMIT = 1000
-JSON_TYPES = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list}
+JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str, "integer": int, "number": (int, float), "boolean": bool, "object": dict,
+    "array": list,
+}
 
 
 @dataclass(frozen=True, slots=True)
