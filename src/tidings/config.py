@@ -20,6 +20,13 @@ from tidings.config_reader import TableReader as _Table
 from tidings.config_reader import is_hostname as _is_hostname
 from tidings.config_reader import is_ip as _is_ip
 from tidings.config_reader import show_value as _show
+from tidings.hygiene.settings import HygieneSettings, read_hygiene
+from tidings.hygiene.spam.settings import (
+    AntivirusSettings,
+    SpamSettings,
+    read_antivirus,
+    read_spam,
+)
 
 CONFIG_FILE_NAME: Final = "tidings.toml"
 MiB: Final = 1024 * 1024
@@ -192,6 +199,25 @@ class DeliverySettings:
     connect_timeout_seconds: float = 30.0
     command_timeout_seconds: float = 300.0  # RFC 5321 §4.5.3.2 allows up to 10 minutes
     poll_interval_seconds: float = 5.0
+    # A node's claim on a message it is delivering (the queue lease); after a crash
+    # the message is retried once the lease runs out.
+    lease_seconds: float = 600.0
+
+
+class BareLineEndingPolicy(enum.StrEnum):
+    REJECT = "reject"  # refuse a message with a bare CR or LF (SMTP smuggling, RFC 5321 §2.3.8)
+    NORMALIZE = "normalize"  # rewrite each bare CR or LF as CRLF
+
+
+@dataclass(frozen=True, slots=True)
+class SMTPSettings:
+    """The SMTP listeners ([smtp])."""
+
+    bare_line_endings: BareLineEndingPolicy = BareLineEndingPolicy.REJECT
+    max_messages_per_sender_per_hour: int = 0  # 0: no limit
+    # Where mail for <postmaster> (RFC 5321 §4.5.1) goes when the domain has no
+    # postmaster mailbox of its own; "": such mail is refused as an unknown user.
+    postmaster: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +233,10 @@ class Settings:
     proxy_protocol: ProxyProtocolSettings = field(default_factory=ProxyProtocolSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    smtp: SMTPSettings = field(default_factory=SMTPSettings)
+    hygiene: HygieneSettings = field(default_factory=HygieneSettings)
+    spam: SpamSettings = field(default_factory=SpamSettings)
+    antivirus: AntivirusSettings = field(default_factory=AntivirusSettings)
     source: str = "<defaults>"
 
     def enabled_listeners(self) -> dict[str, ListenAddress]:
@@ -312,6 +342,10 @@ def settings_from_mapping(
         proxy_protocol=_proxy_protocol(root.table("proxy_protocol")),
         logging=_logging(root.table("logging")),
         delivery=_delivery(root.table("delivery")),
+        smtp=_smtp(root.table("smtp")),
+        hygiene=read_hygiene(root.table("hygiene"), data_dir),
+        spam=read_spam(root.table("spam")),
+        antivirus=read_antivirus(root.table("antivirus")),
         source=source,
     )
     root.finish()
@@ -493,11 +527,34 @@ def _delivery(t: _Table) -> DeliverySettings:
         poll_interval_seconds=t.number(
             "poll_interval_seconds", x.poll_interval_seconds, minimum=0.01, maximum=3600.0
         ),
+        lease_seconds=t.number("lease_seconds", x.lease_seconds, minimum=1.0, maximum=86400.0),
     )
     if d.mx_port > 65535:
         t.fail("mx_port", f"port {d.mx_port} is out of range 1-65535")
     t.finish()
     return d
+
+
+def _smtp(t: _Table) -> SMTPSettings:
+    x = SMTPSettings()
+    postmaster = t.string("postmaster", "")
+    local, at, domain = postmaster.rpartition("@")
+    if postmaster and (not at or not local or not _is_hostname(domain)):
+        t.fail("postmaster", f'expected an address like "a@example.com", got {_show(postmaster)}')
+    s = SMTPSettings(
+        bare_line_endings=BareLineEndingPolicy(
+            t.choice(
+                "bare_line_endings", x.bare_line_endings.value,
+                [m.value for m in BareLineEndingPolicy],
+            )
+        ),
+        max_messages_per_sender_per_hour=t.integer(
+            "max_messages_per_sender_per_hour", x.max_messages_per_sender_per_hour
+        ),
+        postmaster=postmaster,
+    )
+    t.finish()
+    return s
 
 
 _LEVELS: Final = ("debug", "info", "warning", "error", "critical")

@@ -7,8 +7,10 @@ A protocol package exposes `def listeners(ctx: ServerContext) -> dict[str, Handl
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tidings.config import Settings
@@ -16,6 +18,27 @@ from tidings.store.services import Store
 
 if TYPE_CHECKING:
     from tidings.directory.auth import Authenticator
+
+
+log = logging.getLogger(__name__)
+
+
+class EnqueueSignal:
+    """Notified after a message is durably queued for remote recipients, so the
+    outbound scheduler looks at the queue now rather than at its next poll."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def connect(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def notify(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("queue.enqueue_listener_failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +52,8 @@ class ServerContext:
     # Set when the server starts draining: long waits (IMAP IDLE, SMTP idle) should
     # say goodbye (`* BYE`, `421`) and return instead of holding the drain up.
     stopping: asyncio.Event
+    # Submission and other producers notify; the outbound scheduler listens.
+    enqueued: EnqueueSignal = field(default_factory=EnqueueSignal)
 
     @property
     def hostname(self) -> str:

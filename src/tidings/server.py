@@ -21,6 +21,8 @@ from tidings.context import ServerContext
 from tidings.delivery.outbound import run_outbound
 from tidings.directory.auth import Authenticator
 from tidings.directory.throttle import FailureLog, Throttle, ThrottlePolicy
+from tidings.hygiene.outbound import outbound_stages
+from tidings.hygiene.spam.wiring import build_learner
 from tidings.imap.server import listeners as imap_listeners
 from tidings.logging_setup import setup_logging
 from tidings.model.errors import TemporaryFailure
@@ -190,9 +192,18 @@ async def run(
         async with running(settings, stopping=stopping) as server:
             # Only the real server delivers out; in-process test servers never
             # resolve or connect to remote hosts unless a test starts this itself.
-            outbound = asyncio.create_task(run_outbound(server.ctx, stopping), name="outbound")
+            outbound = asyncio.create_task(
+                run_outbound(server.ctx, stopping, stages=outbound_stages(settings)),
+                name="outbound",
+            )
+            # The spam learner follows the change log (hygiene/spam/learner.py).
+            learner = build_learner(settings, server.ctx.store)
+            learning = (asyncio.create_task(learner.run(stopping), name="spam-learner")
+                        if learner is not None else None)
             await stopping.wait()
             await outbound
+            if learning is not None:
+                await learning
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

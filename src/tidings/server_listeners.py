@@ -11,12 +11,15 @@ from starlette.routing import Mount
 
 from tidings import metrics
 from tidings.admin.service import build_admin_service
+from tidings.calendar.scheduling import build_scheduler
 from tidings.config import IMPLICIT_TLS_LISTENERS, ListenAddress
 from tidings.context import ServerContext
+from tidings.dav.router import routes as dav_routes
 from tidings.net.listener import Handler, Listener, ListenerConfig, as_endpoint
 from tidings.net.tls import server_context
 from tidings.web.api import api_mount
 from tidings.web.app import HealthCheck, HTTPServer, create_app
+from tidings.web.console import console_mount
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +109,16 @@ class ServerListeners:
         if name == "https":
             tls = settings.tls
             ssl_context = server_context(tls.cert, tls.key, alpn=["http/1.1"])
-        app = create_app(self.health, routes=[self._admin_api()])
+        store, auth = self.ctx.store, self.ctx.authenticator
+        scheduler = build_scheduler(store, self.ctx.enqueued.notify)
+        dav = dav_routes(
+            store.dav,
+            store.directory,
+            auth,
+            allow_plaintext_on_loopback=settings.auth.allow_plaintext_on_loopback,
+            scheduler=scheduler,
+        )
+        app = create_app(self.health, routes=[*self._admin_routes(), *dav])
         try:
             server = HTTPServer(
                 app,
@@ -123,12 +135,13 @@ class ServerListeners:
         server.start()
         self.http.append(server)
 
-    def _admin_api(self) -> Mount:
-        """The admin REST API under /api (docs/admin-api.md)."""
+    def _admin_routes(self) -> list[Mount]:
+        """The admin REST API under /api (docs/admin-api.md) and the console under
+        /admin (docs/admin-console.md), over one admin service."""
         service = build_admin_service(
             self.ctx.store, self.ctx.authenticator, hostname=self.ctx.hostname
         )
-        return api_mount(service)
+        return [api_mount(service), console_mount(service)]
 
     async def _drain(self, grace_seconds: float) -> None:
         self.ctx.stopping.set()

@@ -273,3 +273,31 @@ async def test_reclaim_spares_blobs_that_emails_use(store: SQLStore) -> None:
     await _age_blob(store, blob_id, days=30)
     assert await reclaim_orphan_blobs(store, grace=timedelta(0)) == 0
     assert await store.blobs.exists(blob_id)
+
+
+async def test_repair_from_a_stale_snapshot_never_moves_counters_back(store: SQLStore) -> None:
+    # On a live server the store moves on between the check's read and the repair.
+    from tidings.store.check import _apply, _Repairs
+
+    account = await _user(store)
+    for i in range(3):
+        await _add_message(store, account, f"Subject: {i}\r\n\r\n".encode())
+    inbox = await _inbox(store, account)
+    stale = _Repairs(
+        account_modseq={account: 1},
+        account_counters={account: (0, 0)},
+        mailbox_uid_next={inbox: 2},
+        mailbox_modseq={inbox: 1},
+    )
+    before = await check_store(store)
+    await _apply(store, stale, utcnow())
+    after = await check_store(store)
+    assert before.problems == [] and after.problems == []
+
+    async def _uid_next(conn: AsyncConnection) -> int:
+        mbx = schema.mailboxes
+        return int(
+            (await conn.execute(select(mbx.c.uid_next).where(mbx.c.id == inbox))).scalar_one()
+        )
+
+    assert await store.db.read(_uid_next) == 4

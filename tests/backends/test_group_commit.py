@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
@@ -99,10 +98,3 @@ async def test_without_group_commit_every_write_commits_alone(store: SQLStore) -
     assert store.db.commits - commits == 10
     assert len(await _domains(store)) == 10
 
-
-async def test_a_lone_writer_does_not_wait_for_company(store: SQLStore) -> None:
-    store.db.max_wait = 1.0  # seconds; a wait would show
-    for i in range(3):
-        started = time.monotonic()
-        await store.db.write(_insert_domain(f"alone{i}.example"))
-        assert time.monotonic() - started < 0.5

@@ -18,8 +18,8 @@ from typing import cast
 
 import trustme
 
-from tidings.config import default_settings
-from tidings.context import ServerContext
+from tidings.config import SMTPSettings, default_settings
+from tidings.context import EnqueueSignal, ServerContext
 from tidings.directory.auth import Authenticator
 from tidings.directory.passwords import HashParameters, PasswordHasher, password_secrets
 from tidings.model.directory import Permission, Principal, PrincipalKind
@@ -42,6 +42,7 @@ class SMTPEnv:
     client_tls: ssl.SSLContext
     ca_pem: Path
     stopping: asyncio.Event
+    enqueued: EnqueueSignal = dataclasses.field(default_factory=EnqueueSignal)
 
     async def messages(self, who: str, folder: str = "INBOX") -> list[bytes]:
         """Raw bytes of every message in a folder, oldest first."""
@@ -95,6 +96,7 @@ async def _populate(store: Store, hasher: PasswordHasher) -> dict[str, Principal
 async def start_smtp_env(
     tmp_path: Path, ca: trustme.CA, *, plaintext_on_loopback: bool = False,
     max_messages_per_sender_per_hour: int | None = None,
+    smtp_settings: SMTPSettings | None = None,
 ) -> AsyncIterator[SMTPEnv]:
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost", "127.0.0.1", HOSTNAME).configure_cert(server_tls)
@@ -113,6 +115,7 @@ async def start_smtp_env(
         settings,
         auth=dataclasses.replace(settings.auth, allow_plaintext_on_loopback=plaintext_on_loopback),
         limits=dataclasses.replace(settings.limits, max_message_bytes=MAX_MESSAGE_BYTES),
+        smtp=smtp_settings or settings.smtp,
     )
     auth = Authenticator(store.directory, hasher=hasher, scram_iterations=4096)
     ctx = ServerContext(settings, store, auth, server_tls, asyncio.Event())
@@ -128,7 +131,7 @@ async def start_smtp_env(
         listeners.append(listener)
         ports[name] = listener.bound[0][1]
     try:
-        yield SMTPEnv(store, users, ports, client_tls, ca_pem, ctx.stopping)
+        yield SMTPEnv(store, users, ports, client_tls, ca_pem, ctx.stopping, ctx.enqueued)
     finally:
         ctx.stopping.set()
         for listener in listeners:

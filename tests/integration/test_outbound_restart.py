@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.integration.outbound_fixture import OutboundWorld, outbound_world
+from tidings.config import DeliverySettings
 from tidings.model.queue import RecipientState
+
+# A message being delivered is leased to its node; after a crash (no chance to hand
+# the lease back) it is retried once the lease has run out.
+LEASE = DeliverySettings().lease_seconds + 1
 
 
 @pytest.fixture
@@ -39,6 +44,7 @@ async def test_cancelled_delivery_is_retried_after_restart(world: OutboundWorld)
     assert recipient.attempts == 0  # nothing recorded before the remote answered
 
     world.remote.data_delay = 0.0
+    # The cancelled delivery handed its lease back: due at once, not after the lease.
     report = await world.new_scheduler().run_once()  # "after the restart"
     assert report.delivered == 1
     assert 1 <= len(world.remote.messages) <= 2
@@ -121,6 +127,7 @@ async def test_sigkill_mid_delivery_then_restart_delivers(
     assert (recipient.state, recipient.attempts) == (RecipientState.PENDING, 0)
 
     world.remote.data_delay = 0.0
+    world.clock.advance(seconds=LEASE + 5)  # the child leased it on the wall clock
     report = await world.new_scheduler().run_once()
     assert report.delivered == 1
     assert len(world.remote.messages) == 2  # the remote kept the first copy: at-least-once

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from tidings.delivery.received import ReceivedInfo, new_message_id, received_header
 from tidings.delivery.recipients import ResolvedRecipient, account_of
-from tidings.delivery.stages import DeliveryStage, StageInput, run_pipeline
+from tidings.delivery.stages import DeliveryStage, StageInput, remove_fields, run_pipeline
 from tidings.mime.build import prepend_header
 from tidings.mime.index import parse_headers_for_store
 from tidings.model.directory import Principal
@@ -84,6 +84,7 @@ class InboundDelivery:
         hostname: str,
         stages: Sequence[DeliveryStage] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_enqueued: Callable[[], None] | None = None,
     ) -> None:
         self.mail = mail
         self.queue = queue
@@ -91,6 +92,7 @@ class InboundDelivery:
         self.hostname = hostname
         self.stages = list(stages)
         self.clock = clock
+        self.on_enqueued = on_enqueued  # wakes the outbound scheduler
 
     async def deliver(self, request: DeliveryRequest) -> DeliveryReceipt:
         """Store, deliver and queue. Raises PolicyRejection, QuotaExceeded,
@@ -109,8 +111,12 @@ class InboundDelivery:
         verdict = await run_pipeline(
             self.stages,
             StageInput(request.sender, resolved, raw, request.submitted_by,
-                       request.received.peer_host),
+                       request.received.peer_host, request.received.ehlo_name),
         )
+        if verdict.held is not None:
+            # Quarantined: the stage stored it; an admin's release delivers it later.
+            return DeliveryReceipt(message_id, verdict.held.blob, (), None, None)
+        raw = remove_fields(raw, verdict.removed_fields)
         for name, value in reversed(verdict.added_fields):
             raw = prepend_header(raw, name, value)
         blob = await self.blobs.put(raw)
@@ -130,7 +136,10 @@ class InboundDelivery:
                 submitted_by=request.submitted_by.id if request.submitted_by else None,
                 dsn_ret=request.dsn_ret, dsn_envid=request.dsn_envid,
                 notify=[entry.notify for entry in remote],
+                orcpt=[entry.orcpt for entry in remote],
             )
+            if self.on_enqueued is not None:
+                self.on_enqueued()
         sent = None
         if request.submitted_by is not None:
             sent = await self._sent_copy(request.submitted_by, blob, headers)

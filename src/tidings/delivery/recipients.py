@@ -149,6 +149,8 @@ class RecipientResolver:
     ) -> None:
         """A direct recipient over quota is refused; a group just skips full members."""
         for target in list(targets):
+            if target.principal.quota_bytes is None:
+                continue  # no limit: spare the read (the commit checks again anyway)
             quota = await self.mail.quota(target.principal, target.account_id)
             if quota.limit_bytes is None:
                 continue

@@ -8,6 +8,7 @@ UTF-8 allowed as in RFC 6531), lowercased.
 from __future__ import annotations
 
 import string
+import unicodedata
 
 import idna
 
@@ -45,6 +46,8 @@ def normalize_local_part(local: str, *, field: str = "address") -> str:
     """A lowercased dot-atom local part. Raises InvalidInput(field=field)."""
     if not local:
         raise InvalidInput("the part before @ is empty", field=field)
+    # One spelling per UTF-8 address, as the store keeps it (RFC 6532 §3.1: NFC).
+    local = unicodedata.normalize("NFC", local)
     if len(local.encode("utf-8")) > MAX_LOCAL_PART_OCTETS:
         raise InvalidInput(
             f"the part before @ is longer than {MAX_LOCAL_PART_OCTETS} octets", field=field

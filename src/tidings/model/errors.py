@@ -40,11 +40,15 @@ class AuthenticationFailed(TidingsError):
 class PolicyRejection(TidingsError):
     """A policy stage refused the operation; carries an SMTP-style code."""
 
-    def __init__(self, text: str, enhanced_code: str = "5.7.1", permanent: bool = True) -> None:
+    def __init__(
+        self, text: str, enhanced_code: str = "5.7.1", permanent: bool = True,
+        code: int | None = None,
+    ) -> None:
         super().__init__(text)
         self.text = text
         self.enhanced_code = enhanced_code
         self.permanent = permanent
+        self.code = code  # the basic SMTP code a stage asked for (554 for a virus); optional
 
 
 class TemporaryFailure(TidingsError):

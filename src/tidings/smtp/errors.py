@@ -68,7 +68,10 @@ def policy_reply(error: PolicyRejection) -> Reply:
     if error.permanent:
         if not enhanced.startswith("5."):
             enhanced = "5.7.1"
-        return Reply.of(552 if enhanced in _STORAGE_CODES else 550, enhanced, error.text)
+        basic = 552 if enhanced in _STORAGE_CODES else 550
+        if error.code is not None and 550 <= error.code <= 554:
+            basic = error.code  # the stage's own choice, e.g. 554 for a virus
+        return Reply.of(basic, enhanced, error.text)
     if not enhanced.startswith("4."):
         enhanced = "4.7.0"
     return Reply.of(452 if enhanced in _TEMP_STORAGE_CODES else 451, enhanced, error.text)

@@ -11,10 +11,14 @@ import ssl
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from tidings.calendar.imip_stage import IMIPStage
+from tidings.calendar.scheduling import build_scheduler
 from tidings.delivery.inbound import InboundDelivery
 from tidings.delivery.limits import SenderRateLimit
 from tidings.delivery.recipients import RecipientResolver
 from tidings.directory.sasl import SUPPORTED_MECHANISMS
+from tidings.hygiene.spam.wiring import build_spam_stages
+from tidings.hygiene.stages import build_stages as build_hygiene_stages
 from tidings.logctx import current_session_id
 from tidings.net.listener import Endpoint, Handler, RefuseReason
 from tidings.net.stream import Stream, StreamClosed
@@ -164,25 +168,32 @@ class _Driver:
 def build_servers(
     ctx: ServerContext, *, max_messages_per_sender_per_hour: int | None = None
 ) -> dict[str, SMTPServer]:
-    """One SMTPServer per listener flavour, sharing the services (and the rate limit)."""
+    """One SMTPServer per listener flavour, sharing the services (and the rate limit);
+    `max_messages_per_sender_per_hour` overrides `[smtp]` (tests)."""
     store = ctx.store
     settings = ctx.settings
     limits = settings.limits
     resolver = RecipientResolver(store.directory, store.mail)
+    hygiene = build_hygiene_stages(settings, greylist=store.greylist)
     inbound = InboundDelivery(
-        mail=store.mail, queue=store.queue, blobs=store.blobs, hostname=ctx.hostname
+        mail=store.mail, queue=store.queue, blobs=store.blobs, hostname=ctx.hostname,
+        stages=[
+            *hygiene.delivery, *build_spam_stages(settings, store),
+            IMIPStage(build_scheduler(store, ctx.enqueued.notify)),  # RFC 6047 iMIP in
+        ],
+        on_enqueued=ctx.enqueued.notify,
     )
-    rate = (
-        SenderRateLimit(max_messages_per_sender_per_hour)
-        if max_messages_per_sender_per_hour else None
-    )
+    smtp = settings.smtp
+    per_hour = max_messages_per_sender_per_hour or smtp.max_messages_per_sender_per_hour
+    rate = SenderRateLimit(per_hour) if per_hour else None
     servers: dict[str, SMTPServer] = {}
     for kind in ListenerKind:
         services = SMTPServices(
             kind=kind, hostname=ctx.hostname, directory=store.directory, resolver=resolver,
             inbound=inbound,
             authenticator=ctx.authenticator if kind.is_submission else None,
-            sender_rate=rate,
+            sender_rate=rate, postmaster=smtp.postmaster or None,
+            envelope_stages=hygiene.envelope if kind is ListenerKind.MX else (),
         )
         session = SessionConfig(
             hostname=ctx.hostname,
@@ -192,7 +203,7 @@ def build_servers(
             tls_available=kind is not ListenerKind.SUBMISSIONS,
             auth_mechanisms=SUPPORTED_MECHANISMS,
             allow_plaintext_auth_on_loopback=settings.auth.allow_plaintext_on_loopback,
-            bare_line_endings=BareLineEndings.REJECT,
+            bare_line_endings=BareLineEndings(smtp.bare_line_endings.value),
         )
         config = SMTPListenerConfig(
             session, ctx.tls, idle_seconds=limits.idle_timeout_seconds.smtp

@@ -27,6 +27,7 @@ from tidings.store.check_queries import (
     MailboxFacts,
     OrphanBlob,
     delete_unreferenced,
+    email_totals,
     load_accounts,
     load_mailboxes,
     load_orphans,
@@ -120,9 +121,7 @@ async def check_store(
     belong to a delivery in flight)."""
     report = CheckReport()
     fixes = _Repairs()
-    blob_ids = await store.db.read(referenced_blob_ids)
-    accounts = await store.db.read(load_accounts)
-    mailboxes = await store.db.read(load_mailboxes)
+    blob_ids, accounts, mailboxes = await store.db.read(_snapshot)
     total = len(blob_ids) + len(accounts) + 1
     done = 0
     for start in range(0, len(blob_ids), _CHUNK):
@@ -157,6 +156,17 @@ async def check_store(
         repair,
     )
     return report
+
+
+async def _snapshot(
+    conn: AsyncConnection,
+) -> tuple[list[BlobId], list[AccountFacts], list[MailboxFacts]]:
+    """Everything the checks compare, read in one transaction (one consistent view)."""
+    return (
+        await referenced_blob_ids(conn),
+        await load_accounts(conn),
+        await load_mailboxes(conn),
+    )
 
 
 def _mark_repaired(problem: Problem) -> Problem:
@@ -321,21 +331,29 @@ async def _apply(store: CheckableStore, fixes: _Repairs, cutoff: datetime) -> No
     acc, mbx = schema.accounts, schema.mailboxes
 
     async def _write(tx: Tx) -> None:
+        # Counters only ever move up here, and sums are recomputed inside this
+        # transaction: on a live server the checked snapshot may already be stale.
         for account_id, modseq in fixes.account_modseq.items():
-            await tx.conn.execute(acc.update().where(acc.c.id == account_id).values(modseq=modseq))
-        for account_id, (used, count) in fixes.account_counters.items():
             await tx.conn.execute(
                 acc.update()
-                .where(acc.c.id == account_id)
-                .values(used_bytes=used, message_count=count)
+                .where(acc.c.id == account_id, acc.c.modseq < modseq)
+                .values(modseq=modseq)
+            )
+        for account_id in fixes.account_counters:
+            await tx.conn.execute(
+                acc.update().where(acc.c.id == account_id).values(**email_totals(acc.c.id))
             )
         for mailbox_id, uid_next in fixes.mailbox_uid_next.items():
             await tx.conn.execute(
-                mbx.update().where(mbx.c.id == mailbox_id).values(uid_next=uid_next)
+                mbx.update()
+                .where(mbx.c.id == mailbox_id, mbx.c.uid_next < uid_next)
+                .values(uid_next=uid_next)
             )
         for mailbox_id, modseq in fixes.mailbox_modseq.items():
             await tx.conn.execute(
-                mbx.update().where(mbx.c.id == mailbox_id).values(highest_modseq=modseq)
+                mbx.update()
+                .where(mbx.c.id == mailbox_id, mbx.c.highest_modseq < modseq)
+                .values(highest_modseq=modseq)
             )
 
     await store.db.write(_write)

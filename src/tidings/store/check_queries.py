@@ -136,6 +136,19 @@ async def load_mailboxes(conn: AsyncConnection) -> list[MailboxFacts]:
     ]
 
 
+def email_totals(account_id: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
+    """used_bytes / message_count as subqueries over the account's emails (the rule
+    the mail service's charges follow), for an UPDATE of `accounts`."""
+    return {
+        "used_bytes": select(func.coalesce(func.sum(EM.c.size), 0))
+        .where(EM.c.account_id == account_id)
+        .scalar_subquery(),
+        "message_count": select(func.count())
+        .where(EM.c.account_id == account_id)
+        .scalar_subquery(),
+    }
+
+
 def _unreferenced() -> list[ColumnElement[bool]]:
     return [
         ~exists().where(EM.c.blob_id == BL.c.id),

@@ -7,7 +7,7 @@ transaction (and any blob it references) is durable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -16,12 +16,14 @@ from tidings.model.acl import Right
 from tidings.model.changes import ChangeBatch
 from tidings.model.dav import (
     CollectionChanges,
+    CollectionGrant,
     CollectionKind,
     CollectionPatch,
     DAVCollection,
     DAVObject,
     NewCollection,
     NewDAVObject,
+    ShareLevel,
 )
 from tidings.model.directory import (
     AppPassword,
@@ -107,6 +109,15 @@ class NewMessage:
     headers: ParsedHeaders
     keywords: frozenset[Keyword] = frozenset()
     received_at: datetime | None = None  # None: now
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChanges:
+    """What changed in one mailbox after a modseq (an IMAP view's incremental refresh)."""
+
+    highest_modseq: ModSeq  # the account's modseq these changes are complete up to
+    changed: tuple[Message, ...]  # new or modified messages, by UID (as the actor sees them)
+    expunged: tuple[UID, ...]  # UIDs removed from the mailbox, ascending
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +321,19 @@ class MailService(Protocol):
         """Every message in the mailbox, ordered by UID; flags as the actor sees them
         (per-user \\Seen in shared mailboxes)."""
 
+    async def messages_changed_since(
+        self, actor: Principal, mailbox: MailboxId, modseq: ModSeq
+    ) -> MessageChanges:
+        """Messages whose modseq is above `modseq` and UIDs expunged after it, complete up
+        to the returned account modseq (later changes may show too). Raises NotFound,
+        PermissionDenied; Conflict if the log was pruned past `modseq`."""
+
+    async def read_message_blobs(
+        self, actor: Principal, mailbox: MailboxId, uids: Sequence[UID]
+    ) -> Sequence[tuple[UID, bytes]]:
+        """(UID, raw bytes) of the mailbox's messages among `uids`, by UID, under one
+        authorization check (FETCH of many messages); missing UIDs are left out."""
+
     async def get_email(self, actor: Principal, email: EmailId) -> Email: ...
 
     async def read_blob(self, actor: Principal, blob_id: BlobId) -> bytes:
@@ -424,6 +448,35 @@ class DAVService(Protocol):
         """RFC 6578 from the change log; None gives every object. Raises
         InvalidSyncToken for a token the log cannot answer."""
 
+    async def find_by_uid(
+        self, actor: Principal, account: AccountId, kind: CollectionKind, uid: str
+    ) -> Sequence[DAVObject]:
+        """Live objects with this UID in the account's collections of `kind` (RFC 6638
+        scheduling finds the organizer's and attendees' copies). Raises NotFound."""
+
+    async def shared_collections(
+        self, actor: Principal, kind: CollectionKind
+    ) -> Sequence[DAVCollection]:
+        """Other accounts' collections of `kind` granted to the actor or its groups,
+        each with `access` set to the actor's level (they join its home set)."""
+
+    async def share_collection(
+        self, actor: Principal, collection_id: int, grantee: PrincipalId, level: ShareLevel | None
+    ) -> None:
+        """Grant a user or group a level on the collection (None revokes); needs MANAGE.
+        Raises NotFound, PermissionDenied, InvalidInput."""
+
+    async def collection_acl(
+        self, actor: Principal, collection_id: int
+    ) -> Sequence[CollectionGrant]:
+        """The collection's grants; needs MANAGE. Raises NotFound, PermissionDenied."""
+
+    async def free_busy_objects(
+        self, actor: Principal, collection_id: int, start: datetime, end: datetime
+    ) -> Sequence[DAVObject]:
+        """VEVENTs whose bounds overlap [start, end), for free/busy only (needs only the
+        FREE_BUSY level: callers must not hand their data to the actor)."""
+
 
 class ChangeNotifier(Protocol):
     """Wakes sessions (IDLE, push, Ping) when an account's modseq moves."""
@@ -447,6 +500,7 @@ class QueueService(Protocol):
         dsn_ret: str | None = None,
         dsn_envid: str | None = None,
         notify: Sequence[str | None] | None = None,
+        orcpt: Sequence[str | None] | None = None,
     ) -> QueuedMessage: ...
 
     async def get(self, queue_id: QueueId) -> QueuedMessage: ...
@@ -455,6 +509,15 @@ class QueueService(Protocol):
 
     async def due(self, now: datetime, limit: int = 100) -> Sequence[QueuedMessage]:
         """Messages with a pending recipient whose next attempt is at or before `now`."""
+
+    async def claim(
+        self, now: datetime, lease_seconds: float, limit: int = 100, *,
+        exclude: Collection[QueueId] = (),
+    ) -> Sequence[QueuedMessage]:
+        """Take due messages (but not those in `exclude`) for delivery by this node:
+        their due recipients' next attempt moves to `now + lease_seconds`, so no other
+        node takes them meanwhile (a crashed node's lease simply expires). The messages
+        come back as they were before the lease, so their due recipients read as due."""
 
     async def record_attempt(
         self,
@@ -468,6 +531,13 @@ class QueueService(Protocol):
     ) -> None: ...
 
     async def mark_delay_notified(self, queue_id: QueueId) -> None: ...
+
+    async def release(self, queue_id: QueueId, addresses: Sequence[str], now: datetime) -> None:
+        """Hand back a claim: these pending recipients are due again at `now`."""
+
+    async def purge_finished(self) -> int:
+        """Delete messages with no pending recipient left (a crash came between the
+        last recorded attempt and the delete); returns how many."""
 
     async def retry_now(self, queue_id: QueueId) -> None: ...
 
@@ -563,6 +633,219 @@ class AdminAccessService(Protocol):
         """Domains granted to the principal in the domain_admins table."""
 
 
+@dataclass(frozen=True, slots=True)
+class TOTPEnrolment:
+    """A principal's TOTP secret (RFC 6238) and the last time step it accepted."""
+
+    principal_id: PrincipalId
+    secret: str  # base32
+    created_at: datetime
+    last_step: int = 0  # a code is good once: steps at or below this are refused
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A signed-in admin console session; only a hash of its cookie is stored."""
+
+    id_hash: str
+    principal_id: PrincipalId
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+    remote_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFigures:
+    """Cheap server-wide figures for the admin dashboard."""
+
+    storage_bytes: int
+    stored_per_hour: tuple[tuple[datetime, int], ...]  # (hour start, messages), oldest first
+
+
+class ConsoleStateService(Protocol):
+    """Second factors, console sessions and dashboard figures."""
+
+    async def totp(self, principal_id: PrincipalId) -> TOTPEnrolment | None: ...
+
+    async def set_totp(self, principal_id: PrincipalId, secret: str | None) -> None:
+        """Enrol (replacing any secret) or, with None, remove. Raises NotFound."""
+
+    async def claim_totp_step(self, principal_id: PrincipalId, step: int) -> bool:
+        """Record `step` as used; False if it (or a later one) was used already."""
+
+    async def create_session(self, session: ConsoleSession) -> None: ...
+
+    async def find_session(self, id_hash: str, now: datetime) -> ConsoleSession:
+        """The unexpired session. Raises NotFound."""
+
+    async def delete_session(self, id_hash: str) -> None: ...
+
+    async def delete_sessions(self, principal_id: PrincipalId) -> None: ...
+
+    async def usage(self, now: datetime, hours: int = 24) -> UsageFigures: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SenderListEntry:
+    """A per-account safe ("safe") or blocked ("blocked") sender: an address or a domain."""
+
+    account_id: AccountId
+    pattern: str
+    kind: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SpamStats:
+    spam_messages: int
+    ham_messages: int
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerPosition:
+    """How far the spam learner has read an account's change log."""
+
+    account_id: AccountId
+    learned_modseq: ModSeq
+    highest_modseq: ModSeq
+
+
+@dataclass(frozen=True, slots=True)
+class SpamLookup:
+    """Everything scoring one message reads, fetched in one round trip."""
+
+    totals: tuple[int, int]  # (spam, ham) messages learned in the scopes
+    counts: dict[str, tuple[int, int]]  # (spam, ham) per known token
+    senders: dict[AccountId, list[SenderListEntry]]
+
+
+class SpamDataService(Protocol):
+    """Bayesian token counts (scope 0 is global, else an account id), rule weights,
+    sender lists and the learner's positions in the change log (hygiene/spam)."""
+
+    async def token_counts(
+        self, scopes: Sequence[int], tokens: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        """(spam, ham) per known token, summed over the scopes."""
+
+    async def totals(self, scopes: Sequence[int]) -> tuple[int, int]:
+        """(spam, ham) messages learned, summed over the scopes."""
+
+    async def lookup(
+        self, scopes: Sequence[int], tokens: Sequence[str], accounts: Sequence[AccountId]
+    ) -> SpamLookup:
+        """totals, token_counts and sender_lists in one read transaction."""
+
+    async def learn(
+        self, account: AccountId, blob_id: BlobId, tokens: Sequence[str], is_spam: bool
+    ) -> bool:
+        """Train scopes 0 and `account` once per (account, blob); a message learned
+        as the other class is unlearned first. False when nothing changed.
+        Account 0 trains the global table only, without that bookkeeping."""
+
+    async def rule_weights(self) -> dict[str, float]: ...
+
+    async def set_rule_weight(self, name: str, weight: float | None) -> None:
+        """None removes the override (the default weight applies again)."""
+
+    async def sender_lists(
+        self, accounts: Sequence[AccountId]
+    ) -> dict[AccountId, list[SenderListEntry]]: ...
+
+    async def add_sender(self, account: AccountId, pattern: str, kind: str) -> SenderListEntry:
+        """Replaces an entry with the same pattern. Raises InvalidInput, NotFound."""
+
+    async def remove_sender(self, account: AccountId, pattern: str) -> None:
+        """Raises NotFound."""
+
+    async def stats(self, scope: int = 0) -> SpamStats: ...
+
+    async def learner_positions(self, limit: int = 1000) -> Sequence[LearnerPosition]:
+        """Accounts whose change log moved past the learner's position."""
+
+    async def email_changes(
+        self, account: AccountId, since: ModSeq, limit: int = 1000
+    ) -> ChangeBatch:
+        """System read of email changes after `since` (no actor: the learner's own)."""
+
+    async def mailbox_roles(self, account: AccountId) -> dict[int, str | None]: ...
+
+    async def email_blobs(self, email_ids: Sequence[int]) -> dict[int, BlobId]: ...
+
+    async def set_learner_position(self, account: AccountId, modseq: ModSeq) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewQuarantined:
+    sender: str
+    recipients: tuple[str, ...]
+    account_ids: tuple[AccountId, ...]
+    blob: BlobRef
+    reason: str  # "spam", "virus", "attachment"
+    score: float | None
+    report: str
+    subject: str = ""
+    from_: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    id: int
+    created_at: datetime
+    held: NewQuarantined
+    status: str  # "held", "released", "deleted"
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+
+
+class QuarantineService(Protocol):
+    """Messages held by hygiene stages until an admin releases or deletes them."""
+
+    async def hold(self, new: NewQuarantined) -> QuarantineEntry:
+        """Returns after the durable commit."""
+
+    async def get(self, entry_id: int) -> QuarantineEntry:
+        """Raises NotFound."""
+
+    async def list(
+        self, *, status: str | None = "held", account: AccountId | None = None,
+        offset: int = 0, limit: int = 100,
+    ) -> Sequence[QuarantineEntry]:
+        """Newest first."""
+
+    async def resolve(
+        self, entry_id: int, status: str, by: str, *, expect: str = "held"
+    ) -> QuarantineEntry:
+        """Move from `expect` to `status`. Raises NotFound, Conflict (not in `expect`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GreylistTriplet:
+    first_seen: float  # seconds on the greylister's clock
+    passed: bool = False
+
+
+class GreylistService(Protocol):
+    """Greylisting state (hygiene/greylist.py): (network, sender, recipient) triplets
+    and allow-listed client networks; `now`, `expires` and `until` are seconds on the
+    greylister's clock. Expired entries read as absent."""
+
+    async def get(self, key: str, now: float) -> GreylistTriplet | None: ...
+
+    async def put(self, key: str, triplet: GreylistTriplet, now: float,
+                  ttl_seconds: float) -> None: ...
+
+    async def count_pass(self, network: str, now: float, ttl_seconds: float) -> int:
+        """One more passed retry from `network`; returns the count."""
+
+    async def allow(self, network: str, now: float, until: float) -> None: ...
+
+    async def allowed_until(self, network: str, now: float) -> float:
+        """0 when the network is not allow-listed."""
+
+
 class Store(Protocol):
     """One opened store: the services plus its lifecycle."""
 
@@ -582,6 +865,14 @@ class Store(Protocol):
     def audit(self) -> AuditLogService: ...
     @property
     def admin_access(self) -> AdminAccessService: ...
+    @property
+    def console_state(self) -> ConsoleStateService: ...
+    @property
+    def spam(self) -> SpamDataService: ...
+    @property
+    def quarantine(self) -> QuarantineService: ...
+    @property
+    def greylist(self) -> GreylistService: ...
 
     async def close(self) -> None: ...
 
@@ -591,6 +882,10 @@ __all__ = [
     "APIToken",
     "AdminAccessService",
     "AuditEvent",
+    "ConsoleSession",
+    "ConsoleStateService",
+    "TOTPEnrolment",
+    "UsageFigures",
     "AuditFilter",
     "AuditLogService",
     "AuditRecord",
@@ -610,6 +905,8 @@ __all__ = [
     "NewMessage",
     "ParsedHeaders",
     "PrincipalId",
+    "GreylistService",
+    "GreylistTriplet",
     "QueueService",
     "Store",
 ]

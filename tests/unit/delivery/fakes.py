@@ -144,12 +144,14 @@ class FakeQueue:
     async def enqueue(self, sender: str, recipients: Sequence[str], blob: BlobRef, *,
                       submitted_by: PrincipalId | None = None, dsn_ret: str | None = None,
                       dsn_envid: str | None = None,
-                      notify: Sequence[str | None] | None = None) -> QueuedMessage:
+                      notify: Sequence[str | None] | None = None,
+                      orcpt: Sequence[str | None] | None = None) -> QueuedMessage:
         notes = list(notify or [None] * len(recipients))
+        originals = list(orcpt or [None] * len(recipients))
         message = QueuedMessage(
             QueueId(len(self.enqueued) + 1), sender, blob.id, blob.size, datetime.now(UTC),
-            tuple(QueueRecipient(r, RecipientState.PENDING, 0, None, None, n)
-                  for r, n in zip(recipients, notes, strict=True)),
+            tuple(QueueRecipient(r, RecipientState.PENDING, 0, None, None, n, o)
+                  for r, n, o in zip(recipients, notes, originals, strict=True)),
             submitted_by, dsn_ret, dsn_envid,
         )
         self.enqueued.append(message)

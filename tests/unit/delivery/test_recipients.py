@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.unit.delivery.fakes import FakeDirectory, FakeMail, as_directory, as_mail
 from tidings.delivery.recipients import RecipientResolver, normalize_domain
 from tidings.model.directory import PrincipalKind
 from tidings.model.errors import NotFound, PermissionDenied, PolicyRejection, QuotaExceeded
-from tidings.model.ids import AccountId
+from tidings.model.ids import AccountId, PrincipalId
 
 World = tuple[FakeDirectory, FakeMail, RecipientResolver]
 
@@ -84,10 +86,17 @@ async def test_internationalised_domain_is_looked_up_as_a_labels(world: World) -
     assert resolved.address == "post@xn--bcher-kva.example" and resolved.local
 
 
+def _limit(directory: FakeDirectory, mail: FakeMail, account: AccountId, limit: int) -> None:
+    """A quota as the store keeps it: on the principal, and reported by `quota`."""
+    pid = PrincipalId(account)
+    directory.principals[pid] = replace(directory.principals[pid], quota_bytes=limit)
+    mail.limits[account] = limit
+
+
 async def test_full_mailbox_is_temporary_and_too_big_is_permanent(world: World) -> None:
-    _, mail, resolver = world
+    directory, mail, resolver = world
     bob = AccountId(1)
-    mail.limits[bob] = 1000
+    _limit(directory, mail, bob, 1000)
     mail.usage[bob] = 400
     assert (await resolver.resolve("bob", "example.test", size=500)).local
     with pytest.raises(QuotaExceeded):
@@ -101,8 +110,15 @@ async def test_full_mailbox_is_temporary_and_too_big_is_permanent(world: World) 
 
 
 async def test_group_skips_members_over_quota(world: World) -> None:
-    _, mail, resolver = world
-    mail.limits[AccountId(1)] = 10
+    directory, mail, resolver = world
+    _limit(directory, mail, AccountId(1), 10)
     mail.usage[AccountId(1)] = 10
     resolved = await resolver.resolve("team", "example.test")
     assert [t.principal.name for t in resolved.local] == ["carol@example.test"]
+
+
+async def test_unlimited_mailbox_is_not_asked_for_its_quota(world: World) -> None:
+    _, mail, resolver = world
+    mail.limits[AccountId(1)] = 10  # the store would not report a limit the user lacks
+    mail.usage[AccountId(1)] = 10
+    assert (await resolver.resolve("bob", "example.test", size=500)).local

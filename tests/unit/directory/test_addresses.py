@@ -80,3 +80,7 @@ def test_invalid_addresses_raise_invalid_input(given: str) -> None:
     with pytest.raises(InvalidInput) as invalid:
         normalize_address(given, field="alias")
     assert invalid.value.field == "alias"
+
+
+def test_utf8_local_part_is_kept_in_nfc_and_lowercased() -> None:
+    assert normalize_address("JO\u0308SE\u0301@Example.Test") == "jösé@example.test"

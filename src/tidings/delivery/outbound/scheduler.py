@@ -52,6 +52,8 @@ class OutboundSettings:
     max_concurrent: int = 20
     poll_interval: float = 5.0
     batch: int = 100
+    # How long a claimed message stays this node's; longer than one delivery takes.
+    lease_seconds: float = 600.0
 
 
 @dataclass(slots=True)
@@ -83,6 +85,7 @@ class _Job:
     content: bytes | None  # None: the blob is gone
     recipients: list[QueueRecipient]
     finished: bool = False
+    recording: bool = False  # attempts are being recorded: the lease is being replaced
 
 
 class OutboundScheduler:
@@ -128,6 +131,10 @@ class OutboundScheduler:
         log.info("outbound.started poll_seconds=%g", self.settings.poll_interval)
         tasks: set[asyncio.Task[None]] = set()
         try:
+            await self.queue.purge_finished()  # left behind by a crash before the delete
+        except Exception:
+            log.exception("outbound.purge_failed")
+        try:
             while not stop.is_set():
                 try:
                     started = await self._dispatch(RunReport())
@@ -160,7 +167,11 @@ class OutboundScheduler:
     async def _dispatch(self, report: RunReport) -> list[asyncio.Task[None]]:
         """Start one task per destination for the due messages not already in flight."""
         now = self.clock()
-        due = await self.queue.due(now, self.settings.batch)
+        # In flight here, or held after an error: not ours to lease again yet.
+        skip = self._busy | {m for m, until in self._held.items() if until > now}
+        due = await self.queue.claim(
+            now, self.settings.lease_seconds, self.settings.batch, exclude=skip
+        )
         by_destination: dict[str, list[_Job]] = {}
         for message in due:
             if message.id in self._busy or self._held.get(message.id, now) > now:
@@ -206,6 +217,27 @@ class OutboundScheduler:
 
     # --- one destination ----------------------------------------------------------
     async def _deliver(self, key: str, jobs: list[_Job], now: datetime, report: RunReport) -> None:
+        try:
+            await self._deliver_leased(key, jobs, now, report)
+        except asyncio.CancelledError:
+            await self._release_unfinished(jobs)
+            raise
+
+    async def _release_unfinished(self, jobs: list[_Job]) -> None:
+        """A stop cut these jobs off: hand their lease back, so the next start (here or
+        on another node) sends them at once instead of when the lease runs out."""
+        for job in jobs:
+            if job.finished or job.recording:
+                continue
+            addresses = [r.address for r in job.recipients]
+            try:
+                await self.queue.release(job.progress.message.id, addresses, self.clock())
+            except Exception:
+                log.exception("outbound.release_failed queue_id=%d", job.progress.message.id)
+
+    async def _deliver_leased(
+        self, key: str, jobs: list[_Job], now: datetime, report: RunReport
+    ) -> None:
         async with self._semaphore:
             client: OutboundClient | None = None
             try:
@@ -293,6 +325,7 @@ class OutboundScheduler:
             for recipient, result in zip(job.recipients, results, strict=True)
         ]
         bounces = [d.bounce for d in decisions if d.bounce is not None]
+        job.recording = True
         if bounces:
             await self._send_report(message, bounces, progress.original, now)
             report.bounces += 1

@@ -61,6 +61,7 @@ def outbound_settings(settings: Settings) -> OutboundSettings:
         smarthost_client=smarthost_client,
         max_concurrent=d.max_concurrent_deliveries,
         poll_interval=d.poll_interval_seconds,
+        lease_seconds=d.lease_seconds,
     )
 
 
@@ -93,5 +94,8 @@ async def run_outbound(
     *,
     stages: Sequence[OutboundStage] = (),
 ) -> None:
-    """Deliver the outbound queue until `stop` is set (the server's background task)."""
-    await build_scheduler(ctx.settings, ctx.store, stages=stages).run(stop)
+    """Deliver the outbound queue until `stop` is set (the server's background task);
+    a message queued through `ctx.enqueued` is picked up at once."""
+    scheduler = build_scheduler(ctx.settings, ctx.store, stages=stages)
+    ctx.enqueued.connect(scheduler.wake)
+    await scheduler.run(stop)

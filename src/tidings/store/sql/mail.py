@@ -37,6 +37,7 @@ from tidings.store.services import (
     BlobStore,
     ChangeNotifier,
     DeliveredTo,
+    MessageChanges,
     NewMessage,
     ParsedHeaders,
 )
@@ -46,6 +47,7 @@ from tidings.store.sql import mail_log as log_ops
 from tidings.store.sql.access import account_access, open_account, open_mailbox
 from tidings.store.sql.database import Database, Tx
 from tidings.store.sql.mail_delivery import deliver_copies
+from tidings.store.sql.message_changes import blob_rows, changed_since
 from tidings.store.sql.messages import Placement, draft_from_headers, permitted_flags, place
 
 log = logging.getLogger(__name__)
@@ -218,6 +220,32 @@ class SQLMailService:
             return await flag_ops.list_messages(conn, opened, since_uid)
 
         return await self.db.read(run)
+
+    async def messages_changed_since(
+        self, actor: Principal, mailbox: MailboxId, modseq: ModSeq
+    ) -> MessageChanges:
+        async def run(conn: AsyncConnection) -> MessageChanges:
+            opened = await open_mailbox(conn, actor, mailbox, Right.READ)
+            return await changed_since(conn, opened, modseq)
+
+        return await self.db.read(run)
+
+    async def read_message_blobs(
+        self, actor: Principal, mailbox: MailboxId, uids: Sequence[UID]
+    ) -> Sequence[tuple[UID, bytes]]:
+        async def run(conn: AsyncConnection) -> list[tuple[UID, BlobId, bytes | None]]:
+            opened = await open_mailbox(conn, actor, mailbox, Right.READ)
+            return await blob_rows(conn, opened, uids)
+
+        out: list[tuple[UID, bytes]] = []
+        for uid, blob_id, data in await self.db.read(run):
+            if data is None:  # a large blob kept in a file
+                try:
+                    data = await self.blobs.get(blob_id)
+                except NotFound:
+                    continue
+            out.append((uid, data))
+        return out
 
     async def get_email(self, actor: Principal, email: EmailId) -> Email:
         async def run(conn: AsyncConnection) -> Email:

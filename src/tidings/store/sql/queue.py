@@ -7,11 +7,11 @@ is due when any pending recipient's next attempt time has come.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, or_, select, update
+from sqlalchemy import Exists, Row, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.errors import InvalidInput, NotFound
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 QM = schema.queue_messages
 QR = schema.queue_recipients
+ORCPT_MAX_CHARS = 500  # the column's width
 
 
 def _recipient_from_row(row: Row[Any]) -> QueueRecipient:
@@ -76,6 +77,23 @@ async def _load_one(conn: AsyncConnection, queue_id: QueueId) -> QueuedMessage:
     return found[0]
 
 
+def _pending_due(now: datetime) -> Exists:
+    """SQL: the queue_messages row has a pending recipient due at `now`."""
+    return exists().where(
+        QR.c.queue_id == QM.c.id,
+        QR.c.state == RecipientState.PENDING.value,
+        or_(QR.c.next_attempt_at.is_(None), QR.c.next_attempt_at <= now),
+    )
+
+
+def _has_due_recipient(message: QueuedMessage, now: datetime) -> bool:
+    return any(
+        r.state is RecipientState.PENDING
+        and (r.next_attempt_at is None or r.next_attempt_at <= now)
+        for r in message.recipients
+    )
+
+
 class SQLQueueService:
     """`QueueService` for SQLite and PostgreSQL."""
 
@@ -92,9 +110,10 @@ class SQLQueueService:
         dsn_ret: str | None = None,
         dsn_envid: str | None = None,
         notify: Sequence[str | None] | None = None,
+        orcpt: Sequence[str | None] | None = None,
     ) -> QueuedMessage:
-        """Queue `blob` for each recipient (duplicates once); `notify` is per recipient
-        (RFC 3461 NOTIFY). Raises InvalidInput."""
+        """Queue `blob` for each recipient (duplicates once); `notify` and `orcpt` are
+        per recipient (RFC 3461 NOTIFY and ORCPT). Raises InvalidInput."""
         if not recipients:
             raise InvalidInput("a queued message needs at least one recipient")
         for address in (sender, *recipients):
@@ -102,10 +121,16 @@ class SQLQueueService:
                 raise InvalidInput(f"address longer than 320 characters: {address[:40]}...")
         if notify is not None and len(notify) != len(recipients):
             raise InvalidInput("notify must have one entry per recipient", field="notify")
+        if orcpt is not None and len(orcpt) != len(recipients):
+            raise InvalidInput("orcpt must have one entry per recipient", field="orcpt")
         notes = list(notify) if notify is not None else [None] * len(recipients)
-        unique: dict[str, str | None] = {}
-        for address, note in zip(recipients, notes, strict=True):
-            unique.setdefault(address, note)
+        originals = list(orcpt) if orcpt is not None else [None] * len(recipients)
+        for original in originals:
+            if original is not None and len(original) > ORCPT_MAX_CHARS:
+                raise InvalidInput(f"ORCPT longer than {ORCPT_MAX_CHARS} characters", field="orcpt")
+        unique: dict[str, tuple[str | None, str | None]] = {}
+        for address, note, original in zip(recipients, notes, originals, strict=True):
+            unique.setdefault(address, (note, original))
 
         async def _enqueue(tx: Tx) -> QueuedMessage:
             now = utcnow()
@@ -136,9 +161,9 @@ class SQLQueueService:
                         "attempts": 0,
                         "next_attempt_at": now,
                         "last_error": None,
-                        "orcpt": None,
+                        "orcpt": original,
                     }
-                    for address, note in unique.items()
+                    for address, (note, original) in unique.items()
                 ],
             )
             return await _load_one(tx.conn, QueueId(int(queue_id)))
@@ -164,11 +189,7 @@ class SQLQueueService:
 
     async def due(self, now: datetime, limit: int = 100) -> Sequence[QueuedMessage]:
         """Messages with a pending recipient whose next attempt is at or before `now`."""
-        pending_due = exists().where(
-            QR.c.queue_id == QM.c.id,
-            QR.c.state == RecipientState.PENDING.value,
-            or_(QR.c.next_attempt_at.is_(None), QR.c.next_attempt_at <= now),
-        )
+        pending_due = _pending_due(now)
 
         async def _due(conn: AsyncConnection) -> list[QueuedMessage]:
             ids = (
@@ -179,6 +200,49 @@ class SQLQueueService:
             return await _load(conn, [int(i) for i in ids])
 
         return await self.db.read(_due)
+
+    async def claim(
+        self,
+        now: datetime,
+        lease_seconds: float,
+        limit: int = 100,
+        *,
+        exclude: Collection[QueueId] = (),
+    ) -> Sequence[QueuedMessage]:
+        """Lease due messages to this node: their due recipients' next attempt moves to
+        `now + lease_seconds`. Returns the messages as they were before the lease.
+
+        On PostgreSQL the message rows are locked with FOR UPDATE SKIP LOCKED, so two
+        nodes claiming at once take different messages; on SQLite the single writer
+        serialises claims."""
+        lease_until = now + timedelta(seconds=lease_seconds)
+        query = select(QM.c.id).where(_pending_due(now)).order_by(QM.c.id).limit(limit)
+        if exclude:
+            query = query.where(QM.c.id.not_in(list(exclude)))
+        if not self.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True, of=QM)
+
+        async def _claim(tx: Tx) -> list[QueuedMessage]:
+            ids = [int(i) for i in (await tx.conn.execute(query)).scalars()]
+            # A new statement, so under READ COMMITTED a lease another node committed
+            # before we got the row lock is visible now: re-check what is still due.
+            claimed = [m for m in await _load(tx.conn, ids) if _has_due_recipient(m, now)]
+            if claimed:
+                await tx.conn.execute(
+                    update(QR)
+                    .where(
+                        QR.c.queue_id.in_([m.id for m in claimed]),
+                        QR.c.state == RecipientState.PENDING.value,
+                        or_(QR.c.next_attempt_at.is_(None), QR.c.next_attempt_at <= now),
+                    )
+                    .values(next_attempt_at=lease_until)
+                )
+            return claimed
+
+        claimed = await self.db.write(_claim)
+        if claimed:
+            log.info("queue.claimed count=%d lease_seconds=%g", len(claimed), lease_seconds)
+        return claimed
 
     async def record_attempt(
         self,
@@ -214,6 +278,44 @@ class SQLQueueService:
 
         await self.db.write(_record)
         log.info("queue.attempt id=%d state=%s", queue_id, state.value)
+
+    async def release(self, queue_id: QueueId, addresses: Sequence[str], now: datetime) -> None:
+        """Hand back a claim: these pending recipients are due again at `now`."""
+
+        async def _release(tx: Tx) -> None:
+            await tx.conn.execute(
+                update(QR)
+                .where(
+                    QR.c.queue_id == queue_id,
+                    QR.c.address.in_(list(addresses)),
+                    QR.c.state == RecipientState.PENDING.value,
+                )
+                .values(next_attempt_at=now)
+            )
+
+        await self.db.write(_release)
+        log.info("queue.released id=%d recipients=%d", queue_id, len(addresses))
+
+    async def purge_finished(self) -> int:
+        """Delete messages with no pending recipient left (a crash came between the
+        last recorded attempt and the delete); returns how many."""
+        pending = exists().where(
+            QR.c.queue_id == QM.c.id, QR.c.state == RecipientState.PENDING.value
+        )
+
+        async def _purge(tx: Tx) -> int:
+            ids = [
+                int(i) for i in (await tx.conn.execute(select(QM.c.id).where(~pending))).scalars()
+            ]
+            if ids:
+                await tx.conn.execute(delete(QR).where(QR.c.queue_id.in_(ids)))
+                await tx.conn.execute(delete(QM).where(QM.c.id.in_(ids)))
+            return len(ids)
+
+        purged = await self.db.write(_purge)
+        if purged:
+            log.info("queue.purged_finished count=%d", purged)
+        return purged
 
     async def mark_delay_notified(self, queue_id: QueueId) -> None:
         """Remember that the sender got a delay DSN. Raises NotFound."""

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from tidings.store.sql.types import IdType, UTCDateTime
@@ -296,6 +298,29 @@ domain_admins = Table(
     Column("domain_id", ForeignKey("domains.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# TOTP second factors (RFC 6238) for console logins; last_step refuses a replayed code.
+totp_secrets = Table(
+    "totp_secrets",
+    metadata,
+    Column("principal_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Column("secret", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_step", BigInteger, nullable=False, default=0),
+)
+
+# Admin console sessions: the cookie's SHA-256, its CSRF token and expiry.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("principal_id", ForeignKey("principals.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("remote_ip", String(64), nullable=True),
+    Index("ix_console_sessions_principal", "principal_id"),
+)
+
 # Calendars (events, tasks, journals) and address books (RFC 4791, RFC 6352).
 dav_collections = Table(
     "dav_collections",
@@ -310,6 +335,8 @@ dav_collections = Table(
     Column("timezone", Text, nullable=False, default=""),
     Column("components", String(64), nullable=False, default=""),  # "VEVENT,VTODO"
     Column("modseq", BigInteger, nullable=False),
+    # RFC 6638 schedule-calendar-transp: True keeps the calendar out of free/busy.
+    Column("transparent", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("account_id", "kind", "name", name="uq_dav_collections_name"),
     # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
     sqlite_autoincrement=True,
@@ -331,9 +358,120 @@ dav_objects = Table(
     Column("last_end", UTCDateTime, nullable=True),
     Column("modseq", BigInteger, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("modified_at", UTCDateTime, nullable=True),  # DAV:getlastmodified
     UniqueConstraint("collection_id", "name", name="uq_dav_objects_name"),
     Index("ix_dav_objects_uid", "collection_id", "uid"),
     Index("ix_dav_objects_range", "collection_id", "first_start", "last_end"),
     # Ids are never reused (JMAP, change log): SQLite needs AUTOINCREMENT for that.
     sqlite_autoincrement=True,
+)
+
+# Per-collection sharing: a user or a group (grantee) and its level (model ShareLevel).
+collection_acl = Table(
+    "collection_acl",
+    metadata,
+    Column(
+        "collection_id",
+        ForeignKey("dav_collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("grantee_id", ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True),
+    Column("level", String(16), nullable=False),
+    Index("ix_collection_acl_grantee", "grantee_id"),
+)
+
+# --- spam scoring and quarantine (hygiene/spam, hygiene/quarantine) -----------------
+# Bayesian token counts; scope 0 is the global table, any other scope an account id.
+spam_tokens = Table(
+    "spam_tokens",
+    metadata,
+    Column("scope", BigInteger, primary_key=True),
+    Column("token", String(160), primary_key=True),
+    Column("spam", Integer, nullable=False, default=0),
+    Column("ham", Integer, nullable=False, default=0),
+)
+
+spam_totals = Table(
+    "spam_totals",
+    metadata,
+    Column("scope", BigInteger, primary_key=True),
+    Column("spam", BigInteger, nullable=False, default=0),
+    Column("ham", BigInteger, nullable=False, default=0),
+)
+
+# Which class a message (by blob) was learned as for an account: learn once, retrain once.
+spam_learned = Table(
+    "spam_learned",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("blob_id", String(64), primary_key=True),
+    Column("is_spam", Boolean, nullable=False),
+    Column("learned_at", UTCDateTime, nullable=False),
+)
+
+spam_rule_weights = Table(
+    "spam_rule_weights",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("weight", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+spam_senders = Table(
+    "spam_senders",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("pattern", String(320), primary_key=True),
+    Column("kind", String(16), nullable=False),  # "safe" or "blocked"
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The learner's position in each account's change log.
+spam_learner = Table(
+    "spam_learner",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("modseq", BigInteger, nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sender", String(320), nullable=False),
+    Column("recipients", Text, nullable=False),  # JSON list of envelope addresses
+    Column("account_ids", Text, nullable=False),  # JSON list
+    Column("blob_id", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("score", Float, nullable=True),
+    Column("report", Text, nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("from_", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # held, released, deleted
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", String(400), nullable=True),
+    Index("ix_quarantine_status", "status", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+# Greylisting (hygiene/greylist.py); times are seconds on the greylister's clock.
+greylist_triplets = Table(
+    "greylist_triplets",
+    metadata,
+    Column("key", String(700), primary_key=True),  # "network|sender|recipient"
+    Column("first_seen", Float, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("expires", Float, nullable=False),
+    Index("ix_greylist_triplets_expires", "expires"),
+)
+
+greylist_networks = Table(
+    "greylist_networks",
+    metadata,
+    Column("network", String(64), primary_key=True),
+    Column("passes", Integer, nullable=False),
+    Column("allowed_until", Float, nullable=False),
+    Column("expires", Float, nullable=False),
 )

@@ -9,11 +9,15 @@ from tidings.store.blobs import SQLBlobStore
 from tidings.store.changes import LocalNotifier, RedisNotifier
 from tidings.store.sql.audit import SQLAdminAccess, SQLAuditLog
 from tidings.store.sql.calendars import SQLDAVService
+from tidings.store.sql.console import SQLConsoleState
 from tidings.store.sql.database import Database, Durability
 from tidings.store.sql.directory import SQLDirectoryService
+from tidings.store.sql.greylist import SQLGreylist
 from tidings.store.sql.mail import SQLMailService
 from tidings.store.sql.migrations import migrate as run_migrations
+from tidings.store.sql.quarantine import SQLQuarantine
 from tidings.store.sql.queue import SQLQueueService
+from tidings.store.sql.spam import SQLSpamData
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,10 @@ class SQLStore:
         self.dav = SQLDAVService(self.db)
         self.audit = SQLAuditLog(self.db)
         self.admin_access = SQLAdminAccess(self.db)
+        self.console_state = SQLConsoleState(self.db)
+        self.spam = SQLSpamData(self.db)
+        self.quarantine = SQLQuarantine(self.db)
+        self.greylist = SQLGreylist(self.db)
 
     async def open(self, *, migrate: bool = True) -> None:
         if migrate:
