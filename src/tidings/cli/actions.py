@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TypeAlias
 
-from tidings.cli.common import add_config_options
+from tidings.cli.common import add_leaf
 from tidings.cli.directory import Action, Admin, run_action
 from tidings.model.directory import Principal, PrincipalKind
 from tidings.model.errors import InvalidInput
@@ -21,11 +21,7 @@ def leaf(
 ) -> argparse.ArgumentParser:
     """A subcommand with --data/--config and --json that runs `action` as the local
     operator (`cli:<os user>`, audited like the API)."""
-    parser = parent.add_parser(name, help=help_text, description=help_text)
-    add_config_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(action=action, run=run_action, **defaults)
-    return parser
+    return add_leaf(parent, name, help_text, run_action, action=action, **defaults)
 
 
 def group(parent: SubParsers, name: str, help_text: str) -> SubParsers:

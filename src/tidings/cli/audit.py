@@ -20,7 +20,7 @@ from tidings.admin.service import AdminService
 from tidings.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
-    add_config_options,
+    add_leaf,
     emit,
     load_config,
     opened_store,
@@ -152,11 +152,7 @@ def _leaf(
     help_text: str,
     action: Action,
 ) -> argparse.ArgumentParser:
-    parser = parent.add_parser(name, help=help_text, description=help_text)
-    add_config_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(action=action, run=_run)
-    return parser
+    return add_leaf(parent, name, help_text, _run, action=action)
 
 
 def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,7 +9,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -214,3 +214,19 @@ def report_error(exc: BaseException, *, err: TextIO | None = None) -> int:
     first_line = message.splitlines()[0] if message else type(exc).__name__
     (err or sys.stderr).write(f"tidings: error: {first_line}\n")
     return code
+
+
+def add_leaf(
+    parent: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    run: Callable[[argparse.Namespace], int],
+    **defaults: object,
+) -> argparse.ArgumentParser:
+    """A subcommand with --data/--config and --json whose `run(args)` executes it;
+    `defaults` (the action, say) land on the parsed arguments."""
+    parser = parent.add_parser(name, help=help_text, description=help_text)
+    add_config_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(run=run, **defaults)
+    return parser

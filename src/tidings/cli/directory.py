@@ -17,7 +17,7 @@ from tidings.admin.auth import local_operator
 from tidings.admin.roles import Actor
 from tidings.admin.service import AdminService, build_admin_service
 from tidings.cli.common import (
-    add_config_options,
+    add_leaf,
     add_password_options,
     emit,
     load_config,
@@ -225,11 +225,7 @@ def _leaf(
     action: Action,
     **defaults: object,
 ) -> argparse.ArgumentParser:
-    parser = parent.add_parser(name, help=help_text, description=help_text)
-    add_config_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(action=action, run=run_action, **defaults)
-    return parser
+    return add_leaf(parent, name, help_text, run_action, action=action, **defaults)
 
 
 def _list_options(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from tidings.cli.common import add_config_options, emit, load_config
+from tidings.cli.common import add_leaf, emit, load_config
 from tidings.hygiene.dkim_keys import Algorithm, DKIMKey, DKIMKeyStore
 
 Action = Callable[[DKIMKeyStore, argparse.Namespace], object]
@@ -68,11 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _leaf(parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
           help_text: str, action: Action) -> argparse.ArgumentParser:
-    parser = parent.add_parser(name, help=help_text, description=help_text)
-    add_config_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(action=action, run=_run)
-    return parser
+    return add_leaf(parent, name, help_text, _run, action=action)
 
 
 def add_dkim_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

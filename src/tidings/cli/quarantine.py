@@ -13,7 +13,13 @@ from tidings.admin.auth import local_operator
 from tidings.admin.hygiene import HygieneAdminService
 from tidings.admin.roles import Actor
 from tidings.admin.service import AdminService
-from tidings.cli.common import add_config_options, emit, load_config, opened_store, quiet_logging
+from tidings.cli.common import (
+    add_leaf,
+    emit,
+    load_config,
+    opened_store,
+    quiet_logging,
+)
 from tidings.directory.admin import DirectoryAdmin
 from tidings.directory.auth import Authenticator
 from tidings.store.services import QuarantineEntry
@@ -96,11 +102,7 @@ async def quarantine_delete(service: HygieneAdminService, actor: Actor,
 
 def leaf(parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
          help_text: str, action: Action) -> argparse.ArgumentParser:
-    parser = parent.add_parser(name, help=help_text, description=help_text)
-    add_config_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(action=action, run=run_hygiene_action)
-    return parser
+    return add_leaf(parent, name, help_text, run_hygiene_action, action=action)
 
 
 def add_quarantine_commands(

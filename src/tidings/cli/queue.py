@@ -17,7 +17,13 @@ from tidings.admin.auth import local_operator
 from tidings.admin.operations import OperationsAdminService
 from tidings.admin.roles import Actor
 from tidings.admin.service import build_admin_service
-from tidings.cli.common import add_config_options, emit, load_config, opened_store, quiet_logging
+from tidings.cli.common import (
+    add_leaf,
+    emit,
+    load_config,
+    opened_store,
+    quiet_logging,
+)
 from tidings.config import Settings
 from tidings.directory.auth import Authenticator
 from tidings.model.ids import QueueId
@@ -176,11 +182,7 @@ def _leaf(
     help_text: str,
     action: Action,
 ) -> argparse.ArgumentParser:
-    parser = parent.add_parser(name, help=help_text, description=help_text)
-    add_config_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.set_defaults(action=action, run=run_queue_action)
-    return parser
+    return add_leaf(parent, name, help_text, run_queue_action, action=action)
 
 
 def add_queue_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
