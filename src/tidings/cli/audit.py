@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tidings.admin.auth import local_operator
-from tidings.admin.service import AdminService
+from tidings.admin.service import AdminService, build_admin_service
 from tidings.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -26,7 +26,6 @@ from tidings.cli.common import (
     opened_store,
     quiet_logging,
 )
-from tidings.directory.admin import DirectoryAdmin
 from tidings.directory.auth import Authenticator
 from tidings.model.directory import Role
 from tidings.policy.audit import record_as_json, records_as_csv
@@ -41,13 +40,8 @@ def _run(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         async with opened_store(settings) as store:
-            service = AdminService(
-                DirectoryAdmin(store.directory),
-                store.queue,
-                store.audit,
-                store.admin_access,
-                Authenticator(store.directory),
-                hostname=settings.server.hostname,
+            service = build_admin_service(
+                store, Authenticator(store.directory), hostname=settings.server.hostname
             )
             return await action(service, args)
 
