@@ -28,7 +28,7 @@ from tidings.model.mail import MailboxRole
 from tidings.net.listener import Listener, ListenerConfig, as_endpoint
 from tidings.smtp.server import listeners as smtp_listeners
 from tidings.store import open_store
-from tidings.store.services import ParsedHeaders, Store
+from tidings.store.services import Store
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -58,7 +58,7 @@ class IMAPEnv:
     async def deliver(self, raw: bytes, to: str = ALICE, mailbox: MailboxRole | str =
                       MailboxRole.INBOX) -> None:
         blob = await self.store.blobs.put(raw)
-        headers = ParsedHeaders(**dataclasses.asdict(parse_headers_for_store(raw)))
+        headers = parse_headers_for_store(raw)
         account = AccountId(self.users[to].id)
         await self.store.mail.deliver([(account, mailbox)], blob, headers)
 

@@ -29,7 +29,7 @@ from tidings.net.listener import Listener, ListenerConfig, as_endpoint
 from tidings.pop3.commands import LocalMaildropLocks
 from tidings.pop3.server import POP3Server, listeners
 from tidings.store import open_store
-from tidings.store.services import ParsedHeaders, Store
+from tidings.store.services import Store
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -59,7 +59,7 @@ class POP3Env:
 
     async def deliver(self, raw: bytes) -> None:
         blob = await self.store.blobs.put(raw)
-        headers = ParsedHeaders(**dataclasses.asdict(parse_headers_for_store(raw)))
+        headers = parse_headers_for_store(raw)
         await self.store.mail.deliver([(self.account, MailboxRole.INBOX)], blob, headers)
 
     async def inbox_uids(self) -> list[int]:

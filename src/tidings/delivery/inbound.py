@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tidings.delivery.received import ReceivedInfo, new_message_id, received_header
@@ -67,9 +67,8 @@ class DeliveryReceipt:
 
 
 def to_parsed_headers(raw: bytes) -> ParsedHeaders:
-    """The mime summary converted to the store's type (same field names)."""
-    summary = parse_headers_for_store(raw)
-    return ParsedHeaders(**{f.name: getattr(summary, f.name) for f in fields(ParsedHeaders)})
+    """What the store indexes about `raw` (mime's parse, the model's type)."""
+    return parse_headers_for_store(raw)
 
 
 class InboundDelivery:

@@ -1,36 +1,13 @@
 """What the store indexes about a message: decoded header fields, base subject and
-searchable text. `MessageSummary` has the field names of `store.services.ParsedHeaders`
-(mime may not import store; the caller converts)."""
+searchable text, as the shared `model.mail.ParsedHeaders`."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime
 
 from tidings.mime.headers import Headers, parse_date
 from tidings.mime.structure import parse_message
 from tidings.mime.subject import base_subject
 from tidings.mime.text import DEFAULT_MAX_CHARS, extract_text
-
-
-@dataclass(frozen=True, slots=True)
-class MessageSummary:
-    """Decoded, unfolded header values ("" when absent), the Date as an aware datetime,
-    the plain text for full-text search and the RFC 5256 base subject."""
-
-    date: datetime | None
-    subject: str
-    from_: str
-    sender: str
-    reply_to: str
-    to: str
-    cc: str
-    bcc: str
-    message_id: str
-    in_reply_to: str
-    references: str
-    text: str
-    base_subject: str = ""
+from tidings.model.mail import ParsedHeaders
 
 
 def _decoded(headers: Headers, name: str) -> str:
@@ -43,12 +20,12 @@ def _ids(headers: Headers, name: str) -> str:
     return " ".join(value.split()) if value else ""
 
 
-def parse_headers_for_store(raw: bytes, max_text_chars: int = DEFAULT_MAX_CHARS) -> MessageSummary:
+def parse_headers_for_store(raw: bytes, max_text_chars: int = DEFAULT_MAX_CHARS) -> ParsedHeaders:
     """Summarise a raw message for the store; never raises."""
     root = parse_message(raw)
     headers = root.headers
     subject = headers.get_decoded("subject") or ""
-    return MessageSummary(
+    return ParsedHeaders(
         date=parse_date(headers.get("date")),
         subject=subject,
         from_=_decoded(headers, "from"),

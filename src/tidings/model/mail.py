@@ -142,3 +142,25 @@ class Quota:
     used_bytes: int
     limit_bytes: int | None
     messages: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedHeaders:
+    """What the store indexes about a message, as `mime.index.parse_headers_for_store`
+    computes it: decoded header values ("" when absent), the Date, search text."""
+
+    date: datetime | None
+    subject: str
+    from_: str
+    sender: str
+    reply_to: str
+    to: str
+    cc: str
+    bcc: str
+    message_id: str
+    in_reply_to: str
+    references: str
+    # Plain text for the full-text index (decoded bodies, attachment names).
+    text: str
+    # The subject with Re:/Fwd: removed (RFC 5256 base subject), for THREAD.
+    base_subject: str = ""

@@ -56,6 +56,7 @@ from tidings.model.mail import (
     MailboxStatus,
     Message,
     Moved,
+    ParsedHeaders,
     Quota,
 )
 from tidings.model.queue import QueuedMessage
@@ -77,27 +78,6 @@ class BlobStore(Protocol):
         """Raises NotFound."""
 
     async def exists(self, blob_id: BlobId) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedHeaders:
-    """What the store indexes about a message; computed by `mime` before append."""
-
-    date: datetime | None
-    subject: str
-    from_: str
-    sender: str
-    reply_to: str
-    to: str
-    cc: str
-    bcc: str
-    message_id: str
-    in_reply_to: str
-    references: str
-    # Plain text for the full-text index (decoded bodies, attachment names).
-    text: str
-    # The subject with Re:/Fwd: removed (RFC 5256 base subject), for THREAD.
-    base_subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)

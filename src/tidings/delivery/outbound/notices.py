@@ -5,7 +5,6 @@ Never for a message whose sender is "<>" (RFC 5321 §4.5.5, RFC 3464 §2)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
 
 from tidings.mime.index import parse_headers_for_store
 from tidings.model.directory import Principal
@@ -24,8 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def parsed_headers(raw: bytes) -> ParsedHeaders:
-    summary = parse_headers_for_store(raw)
-    return ParsedHeaders(**{f.name: getattr(summary, f.name) for f in fields(ParsedHeaders)})
+    return parse_headers_for_store(raw)
 
 
 class NoticeSender:
