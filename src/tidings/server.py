@@ -25,6 +25,7 @@ from tidings.hygiene.outbound import outbound_stages
 from tidings.hygiene.spam.wiring import build_learner
 from tidings.imap.server import listeners as imap_listeners
 from tidings.logging_setup import setup_logging
+from tidings.maintenance import run_maintenance
 from tidings.model.errors import TemporaryFailure
 from tidings.net.listener import Handler
 from tidings.net.tls import TLSError, generate_self_signed, server_context
@@ -200,8 +201,12 @@ async def run(
             learner = build_learner(settings, server.ctx.store)
             learning = (asyncio.create_task(learner.run(stopping), name="spam-learner")
                         if learner is not None else None)
+            maintenance = asyncio.create_task(
+                run_maintenance(server.ctx.store, stopping), name="maintenance"
+            )
             await stopping.wait()
             await outbound
+            await maintenance
             if learning is not None:
                 await learning
     finally:

@@ -301,3 +301,23 @@ async def test_repair_from_a_stale_snapshot_never_moves_counters_back(store: SQL
         )
 
     assert await store.db.read(_uid_next) == 4
+
+
+async def test_the_maintenance_task_reclaims_old_orphans_until_stopped(store: SQLStore) -> None:
+    import asyncio
+
+    from tidings.maintenance import run_maintenance
+
+    ref = await store.blobs.put(b"O" * 10_000)
+    await _age_blob(store, ref.id, days=3)
+    stopping = asyncio.Event()
+    task = asyncio.create_task(
+        run_maintenance(store, stopping, interval=timedelta(milliseconds=20))
+    )
+    for _ in range(200):
+        if not await store.blobs.exists(ref.id):
+            break
+        await asyncio.sleep(0.02)
+    assert not await store.blobs.exists(ref.id)
+    stopping.set()
+    await asyncio.wait_for(task, 5)
