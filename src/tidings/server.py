@@ -20,6 +20,7 @@ from tidings.config import LISTENER_NAMES, Durability, ListenAddress, Settings, 
 from tidings.context import ServerContext
 from tidings.delivery.outbound import run_outbound
 from tidings.directory.auth import Authenticator
+from tidings.directory.login_cache import LoginCache
 from tidings.directory.throttle import FailureLog, Throttle, ThrottlePolicy
 from tidings.hygiene.outbound import outbound_stages
 from tidings.hygiene.spam.wiring import build_learner
@@ -131,7 +132,7 @@ def build_authenticator(
             max_delay_seconds=auth.max_failure_delay_seconds,
         ),
     )
-    return Authenticator(store.directory, throttle)
+    return Authenticator(store.directory, throttle, logins=LoginCache())
 
 
 @contextlib.asynccontextmanager

@@ -166,13 +166,13 @@ async def test_authenticate_plain_with_initial_response_uses_the_login_cache(
         raw = f"{authzid}\0alice@example.test\0{password}".encode()
         return "AUTHENTICATE PLAIN " + base64.b64encode(raw).decode()
 
-    caplog.set_level(logging.INFO, logger="tidings.imap.commands.auth")
+    caplog.set_level(logging.INFO, logger="tidings.directory.auth")
     first = await RawClient.open(env, user=None)
     await first.ok(plain("", PASSWORD))
-    assert "imap.login_cached" not in caplog.text
+    assert "cached=yes" not in caplog.text
     second = await RawClient.open(env, user=None)
     await second.ok(plain("alice@example.test", PASSWORD))
-    assert "imap.login_cached" in caplog.text
+    assert "cached=yes" in caplog.text
     wrong = await RawClient.open(env, user=None)
     assert b" NO " in (await wrong.command(plain("", PASSWORD + "x")))[-1]
     for client in (first, second, wrong):

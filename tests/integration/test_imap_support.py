@@ -19,6 +19,7 @@ import trustme
 from tidings.config import default_settings
 from tidings.context import ServerContext
 from tidings.directory.auth import Authenticator
+from tidings.directory.login_cache import LoginCache
 from tidings.directory.passwords import HashParameters, PasswordHasher, password_secrets
 from tidings.imap.server import listeners
 from tidings.mime.index import parse_headers_for_store
@@ -108,7 +109,8 @@ async def start_env(tmp_path: Path, ca: trustme.CA, *, plaintext_on_loopback: bo
         settings = dataclasses.replace(settings, limits=dataclasses.replace(
             limits, idle_timeout_seconds=dataclasses.replace(limits.idle_timeout_seconds,
                                                              imap=idle_seconds)))
-    auth = Authenticator(store.directory, hasher=hasher, scram_iterations=4096)
+    auth = Authenticator(store.directory, hasher=hasher, scram_iterations=4096,
+                         logins=LoginCache())
     ctx = ServerContext(settings, store, auth, server_tls, asyncio.Event())
     handlers = listeners(ctx)
     # SMTP too, so tests can watch IMAP react to a real delivery.

@@ -17,7 +17,6 @@ from starlette.types import Receive, Scope, Send
 from tidings.dav.errors import DAVResponse, response_for
 from tidings.dav.gal import GAL
 from tidings.dav.handlers import DAVHandlers, DAVRequest, strip_etag
-from tidings.dav.login_cache import LoginCache
 from tidings.dav.reports import report
 from tidings.dav.scheduling import ImplicitScheduling, ScheduleBoxes
 from tidings.dav.xml import MAX_BODY_BYTES, MalformedXML
@@ -58,7 +57,6 @@ class DAVApp:
         self.handlers.gal = self.gal
         self.authenticator = authenticator
         self.allow_plaintext_on_loopback = allow_plaintext_on_loopback
-        self.logins = LoginCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -131,18 +129,14 @@ class DAVApp:
             return None
         if not sep:
             return None
-        cached = self.logins.get(login, password)
-        if cached is not None:
-            return cached
         peer = request.client.host if request.client else ""
         try:
-            principal = await self.authenticator.authenticate(login, password, peer)
+            # Basic sends the password with every request: the shared verified-password
+            # cache (docs/decisions/0003a) spares a hash per request.
+            return await self.authenticator.authenticate_cached(login, password, peer)
         except AuthenticationFailed:
-            self.logins.forget(login)
             log.info("dav.auth_failed login=%s peer=%s", login, peer)
             return None
-        self.logins.put(login, password, principal)
-        return principal
 
 
 def _is_loopback(host: str) -> bool:

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, assert_never
 
+from tidings.directory.login_cache import LoginCache, credential_fingerprint
 from tidings.directory.passwords import PasswordHasher, password_secrets
 from tidings.directory.sasl import (
     INVALID_CREDENTIALS,
@@ -65,8 +66,11 @@ class Authenticator:
         hasher: PasswordHasher | None = None,
         *,
         scram_iterations: int = DEFAULT_ITERATIONS,
+        logins: LoginCache | None = None,
     ) -> None:
         self.directory = directory
+        # Verified passwords for authenticate_cached; None: always hash.
+        self.logins = logins
         self.throttle: AuthThrottle = throttle if throttle is not None else Throttle()
         self.hasher = hasher or PasswordHasher()
         self.scram_iterations = scram_iterations
@@ -86,6 +90,42 @@ class Authenticator:
         await self.throttle.record_success(login, remote_ip)
         log.info("auth.succeeded login=%s ip=%s mechanism=password", principal.name, remote_ip)
         return principal
+
+    async def authenticate_cached(self, login: str, password: str, remote_ip: str) -> Principal:
+        """`authenticate`, skipping the hash when this exact pair was verified within
+        the cache's ttl and the stored credential has not changed since (one read).
+
+        Raises AuthenticationFailed (throttled=True while throttled); TemporaryFailure.
+        """
+        if self.logins is None:
+            return await self.authenticate(login, password, remote_ip)
+        await self.check_throttle(login, remote_ip)
+        hit = self.logins.get(login, password)
+        if hit is not None:
+            current = await self._credential(login)
+            if (
+                current is not None
+                and may_log_in(current.principal)
+                and credential_fingerprint(current) == hit[1]
+            ):
+                log.info(
+                    "auth.succeeded login=%s ip=%s mechanism=password cached=yes",
+                    current.principal.name,
+                    remote_ip,
+                )
+                return current.principal
+        self.logins.forget(login)
+        principal = await self.authenticate(login, password, remote_ip)
+        current = await self._credential(login)
+        if current is not None:
+            self.logins.put(login, password, principal, credential_fingerprint(current))
+        return principal
+
+    async def _credential(self, login: str) -> Credential | None:
+        try:
+            return await self.directory.credential(login)
+        except NotFound:
+            return None
 
     async def check_throttle(self, login: str, remote_ip: str) -> None:
         """Raises AuthenticationFailed(throttled=True) if attempts must wait."""

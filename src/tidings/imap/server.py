@@ -17,7 +17,6 @@ from tidings.context import ServerContext
 from tidings.imap import commands_model as m
 from tidings.imap.commands import IMAPCommands, Services
 from tidings.imap.framing import Limits
-from tidings.imap.login_cache import LoginCache
 from tidings.imap.parser import NEED_DATA, Malformed
 from tidings.imap.responses import Tagged, Untagged
 from tidings.imap.session import IMAPSession, Reply, Settings
@@ -178,7 +177,7 @@ def listeners(ctx: ServerContext) -> Mapping[str, Handler]:
     settings = ctx.settings
     store = ctx.store
     services = Services(store.mail, store.directory, store.blobs, store.notifier,
-                        ctx.authenticator, ctx.stopping, LoginCache())
+                        ctx.authenticator, ctx.stopping)
     commands = IMAPCommands(services)
     limits = Limits(max_line=settings.limits.max_line_bytes,
                     max_literal=settings.limits.max_message_bytes)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.unit.imap.test_session import ALICE, NOW, encoded, mailbox, msg
+from tests.unit.imap.test_session import NOW, encoded, mailbox, msg
 from tidings.imap.commands.search import sorted_set
 from tidings.imap.envelope_cache import EnvelopeCache
-from tidings.imap.login_cache import LoginCache
 from tidings.imap.recent import RecentTracker
 from tidings.imap.search_eval import required_uids
 from tidings.imap.search_model import SearchAnd, SearchFlag, SearchNot, SearchOr, SearchText
@@ -106,31 +105,6 @@ def test_recent_is_claimed_by_the_first_session_only() -> None:
     assert tracker.claim(key, [*listed, saved(4, after)]) == 3
     assert tracker.claim((MailboxId(1), 8), listed) == 2  # new UIDVALIDITY, new marks
 
-
-def test_login_cache_remembers_verified_pairs_for_the_ttl_only() -> None:
-    now = [100.0]
-    cache = LoginCache(ttl=60.0, clock=lambda: now[0])
-    cache.put("Alice@Example.test", "secret", ALICE)
-    assert cache.get("alice@example.test", "secret") == ALICE
-    assert cache.get("alice@example.test", "Secret") is None
-    now[0] += 61.0
-    assert cache.get("alice@example.test", "secret") is None and len(cache) == 0
-
-
-def test_login_cache_forgets_a_login_and_is_bounded() -> None:
-    cache = LoginCache(max_entries=2)
-    cache.put("a", "1", ALICE)
-    cache.put("b", "1", ALICE)
-    cache.put("c", "1", ALICE)
-    assert cache.get("a", "1") is None and len(cache) == 2
-    cache.forget("B")
-    assert cache.get("b", "1") is None and cache.get("c", "1") == ALICE
-
-
-def test_login_cache_never_holds_the_password() -> None:
-    cache = LoginCache()
-    cache.put("alice", "hunter2-password", ALICE)
-    assert all(b"hunter2" not in key[1] for key in cache._entries)
 
 
 def test_envelope_cache_is_bounded_by_bytes() -> None:

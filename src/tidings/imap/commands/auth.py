@@ -31,43 +31,29 @@ def _logged_in(ctx: Ctx, principal: Principal) -> Done:
 
 
 async def login(ctx: Ctx, command: m.Login) -> Done:
-    authenticator = _authenticator(ctx)
-    cached = await _cached(ctx, command.user, command.password)
-    if cached is not None:
-        return _logged_in(ctx, cached)
-    try:
-        principal = await authenticator.authenticate(command.user, command.password,
-                                                     ctx.remote_ip)
-    except AuthenticationFailed:
-        _forget(ctx, command.user)
-        raise
-    _remember(ctx, command.user, command.password, principal)
+    principal = await _authenticator(ctx).authenticate_cached(
+        command.user, command.password, ctx.remote_ip
+    )
     return _logged_in(ctx, principal)
 
 
 async def authenticate(ctx: Ctx, command: m.Authenticate) -> Done:
-    plain = _plain_credentials(command) if ctx.services.logins is not None else None
+    plain = _plain_credentials(command)
     if plain is not None:
-        cached = await _cached(ctx, *plain)
-        if cached is not None:
-            return _logged_in(ctx, cached)
+        # PLAIN with its initial response, acting as itself: the same check as LOGIN,
+        # so it shares the verified-password cache (docs/decisions/0003a).
+        principal = await _authenticator(ctx).authenticate_cached(*plain, ctx.remote_ip)
+        return _logged_in(ctx, principal)
     try:
         exchange = _authenticator(ctx).sasl(command.mechanism, remote_ip=ctx.remote_ip)
     except InvalidInput as exc:
         raise CommandError("NO", "Unsupported SASL mechanism", "CANNOT") from exc
-    try:
-        result = await exchange.start(command.initial)
-        while isinstance(result, Challenge):
-            result = await exchange.step(await _client_response(ctx, result.data))
-    except AuthenticationFailed:
-        if plain is not None:
-            _forget(ctx, plain[0])
-        raise
+    result = await exchange.start(command.initial)
+    while isinstance(result, Challenge):
+        result = await exchange.step(await _client_response(ctx, result.data))
     if result.server_final is not None:
         # SCRAM's server-final message travels as one more challenge (RFC 9051 §6.2.2).
         await _client_response(ctx, result.server_final)
-    if plain is not None:
-        _remember(ctx, plain[0], plain[1], result.principal)
     return _logged_in(ctx, result.principal)
 
 
@@ -86,29 +72,6 @@ def _plain_credentials(command: m.Authenticate) -> tuple[str, str] | None:
     if not login or not password or authzid not in ("", login):
         return None
     return login, password
-
-
-async def _cached(ctx: Ctx, login: str, password: str) -> Principal | None:
-    """The principal if this pair was verified moments ago (docs/decisions/0003a); the
-    throttle is checked first, as for a full verification."""
-    cache = ctx.services.logins
-    if cache is None:
-        return None
-    await _authenticator(ctx).check_throttle(login, ctx.remote_ip)
-    cached = cache.get(login, password)
-    if cached is not None:
-        log.info("imap.login_cached login=%s ip=%s", cached.name, ctx.remote_ip)
-    return cached
-
-
-def _remember(ctx: Ctx, login: str, password: str, principal: Principal) -> None:
-    if ctx.services.logins is not None:
-        ctx.services.logins.put(login, password, principal)
-
-
-def _forget(ctx: Ctx, login: str) -> None:
-    if ctx.services.logins is not None:
-        ctx.services.logins.forget(login)
 
 
 async def _client_response(ctx: Ctx, challenge: bytes) -> bytes:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from tidings.imap import commands_model as m
 from tidings.imap.envelope_cache import EnvelopeCache
-from tidings.imap.login_cache import LoginCache
 from tidings.imap.parser import Malformed
 from tidings.imap.recent import RecentTracker
 from tidings.imap.responses import Code, Response, Tagged
@@ -41,7 +40,6 @@ class Services:
     notifier: ChangeNotifier
     authenticator: Authenticator | None = None
     stopping: asyncio.Event | None = None
-    logins: LoginCache | None = None  # verified LOGIN credentials (None: always hash)
     envelopes: EnvelopeCache = field(default_factory=EnvelopeCache)
     snapshots: SnapshotRegistry = field(default_factory=SnapshotRegistry)
     recent: RecentTracker = field(default_factory=RecentTracker)
