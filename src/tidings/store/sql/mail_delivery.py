@@ -80,6 +80,8 @@ async def deliver_copies(
             states[account] = None
     pending: dict[AccountId, int] = {}
     placements: list[Placement] = []
+    # One draft for every copy: the headers are read and the text folded once.
+    draft = draft_from_headers(blob, headers, keywords, None)
     for account, target in accounts:
         state = states[account]
         if state is None:
@@ -94,7 +96,6 @@ async def deliver_copies(
             log.warning("mail.deliver_skipped account=%d reason=no_inbox", account)
             continue
         pending[account] = pending.get(account, 0) + blob.size
-        draft = draft_from_headers(blob, headers, keywords, None)
         placements.append(Placement(mailbox, draft))
     appended = await place(tx, placements, publish, enforce_quota=False)
     return [DeliveredTo(p.mailbox.account_id, a) for p, a in zip(placements, appended, strict=True)]

@@ -8,31 +8,49 @@ concurrent writers; the account gets one modseq per operation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.acl import Right
-from tidings.model.changes import ChangeOp
+from tidings.model.changes import ChangeOp, ObjectKind
 from tidings.model.ids import UID, AccountId, EmailId, MailboxId, ModSeq
 from tidings.model.mail import DELETED, SEEN, Appended, Keyword, Mailbox
-from tidings.store.search import IndexedText, copy_index, index_email
+from tidings.store.search import IndexedText, copy_index, index_emails
 from tidings.store.services import BlobRef, ParsedHeaders
 from tidings.store.sql import schema
 from tidings.store.sql.accounts import next_modseq
 from tidings.store.sql.database import Tx
-from tidings.store.sql.mail_log import (
-    Publish,
-    announce,
-    charge,
-    charge_within_quota,
-    email_change,
-)
+from tidings.store.sql.mail_log import Publish, announce, charge, charge_within_quota
 from tidings.store.sql.mail_rows import encode_keywords, normalize_keywords
 from tidings.store.sql.threads import find_thread
 from tidings.store.sql.types import utcnow
+
+# The hot statements of every write, built once (see mail_log.py): executed with
+# parameter dicts, so no statement is built or cache-keyed per row. Parameter
+# names must not be column names (an UPDATE would take those as SET values).
+_ALLOCATE_UIDS = (
+    update(schema.mailboxes)
+    .where(schema.mailboxes.c.id == bindparam("p_mailbox"))
+    .values(
+        uid_next=schema.mailboxes.c.uid_next + bindparam("p_count"),
+        highest_modseq=bindparam("p_modseq"),
+    )
+    .returning(schema.mailboxes.c.uid_next, schema.mailboxes.c.uid_validity)
+)
+_INSERT_EMAIL = insert(schema.emails).returning(schema.emails.c.id)
+# A new thread is named after its first email, whose id is known only after its insert.
+_NAME_THREADS = (
+    update(schema.emails)
+    .where(schema.emails.c.id.in_(bindparam("p_ids", expanding=True)))
+    .values(thread_id=schema.emails.c.id)
+)
+_INSERT_MEMBERSHIP = insert(schema.mailbox_messages)
+_INSERT_SEEN = insert(schema.seen_flags)
+# The email changes of one operation in one statement (accounts.record_change rows).
+_INSERT_CHANGE = insert(schema.changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,19 +140,41 @@ def draft_from_headers(
     )
 
 
+@dataclass(slots=True)
+class _Rows:
+    """Rows of one `place` call that nothing reads before it ends: written at its
+    end, one executemany per table, in the order they were added."""
+
+    memberships: list[dict[str, object]] = field(default_factory=list)
+    seen: list[dict[str, object]] = field(default_factory=list)
+    indexed: list[tuple[int, IndexedText]] = field(default_factory=list)
+    changes: list[dict[str, object]] = field(default_factory=list)
+    new_threads: list[int] = field(default_factory=list)
+
+    async def name_threads(self, conn: AsyncConnection) -> None:
+        """Give pending new threads their ids (before anything looks threads up)."""
+        if self.new_threads:
+            await conn.execute(_NAME_THREADS, {"p_ids": self.new_threads})
+            self.new_threads = []
+
+    async def write(self, conn: AsyncConnection) -> None:
+        await self.name_threads(conn)
+        if self.memberships:
+            await conn.execute(_INSERT_MEMBERSHIP, self.memberships)
+        if self.seen:
+            await conn.execute(_INSERT_SEEN, self.seen)
+        if self.indexed:
+            await index_emails(conn, conn.dialect.name, self.indexed)
+        if self.changes:
+            await conn.execute(_INSERT_CHANGE, self.changes)
+
+
 async def allocate_uids(
     conn: AsyncConnection, mailbox: MailboxId, count: int, modseq: ModSeq
 ) -> tuple[int, UID]:
     """Reserve `count` UIDs; returns (UIDVALIDITY, first UID)."""
-    mailboxes = schema.mailboxes
-    row = (
-        await conn.execute(
-            update(mailboxes)
-            .where(mailboxes.c.id == mailbox)
-            .values(uid_next=mailboxes.c.uid_next + count, highest_modseq=modseq)
-            .returning(mailboxes.c.uid_next, mailboxes.c.uid_validity)
-        )
-    ).one()
+    params = {"p_mailbox": mailbox, "p_count": count, "p_modseq": modseq}
+    row = (await conn.execute(_ALLOCATE_UIDS, params)).one()
     return int(row.uid_validity), UID(int(row.uid_next) - count)
 
 
@@ -147,6 +187,7 @@ async def place(
     for index, placement in enumerate(placements):
         by_account.setdefault(placement.mailbox.account_id, []).append(index)
     results: dict[int, Appended] = {}
+    rows = _Rows()
     # Accounts in id order, so concurrent writers lock rows in the same order.
     for account in sorted(by_account):
         indexes = by_account[account]
@@ -165,64 +206,68 @@ async def place(
             for offset, i in enumerate(group):
                 uid = UID(first + offset)
                 email_id = await insert_email(
-                    tx.conn, account, mailbox_id, uid, modseq, placements[i].draft
+                    tx.conn, rows, account, mailbox_id, uid, modseq, placements[i].draft
                 )
                 results[i] = Appended(mailbox_id, uid_validity, uid, email_id, modseq)
         announce(tx, publish, account, modseq)
+    await rows.write(tx.conn)
     return [results[i] for i in range(len(placements))]
 
 
 async def insert_email(
     conn: AsyncConnection,
+    rows: _Rows,
     account: AccountId,
     mailbox: MailboxId,
     uid: UID,
     modseq: ModSeq,
     draft: EmailDraft,
 ) -> EmailId:
-    """The email row, its membership, its index entry and its change record."""
+    """The email row now; its membership, index entry and change record into `rows`."""
     thread_id = draft.thread_id
     if thread_id is None:
-        thread_id = await find_thread(
-            conn,
-            account,
-            str(draft.envelope.get("in_reply_to") or ""),
-            str(draft.envelope.get("references") or ""),
-        )
-    emails = schema.emails
-    email_id = EmailId(
-        int(
-            (
-                await conn.execute(
-                    insert(emails)
-                    .values(
-                        account_id=account,
-                        blob_id=draft.blob_id,
-                        size=draft.size,
-                        received_at=draft.received_at,
-                        thread_id=thread_id or 0,
-                        keywords=encode_keywords(draft.keywords),
-                        **draft.envelope,
-                    )
-                    .returning(emails.c.id)
-                )
-            ).scalar_one()
-        )
-    )
+        in_reply_to = str(draft.envelope.get("in_reply_to") or "")
+        references = str(draft.envelope.get("references") or "")
+        if in_reply_to or references:
+            # It may refer to an email placed just before, whose thread is pending.
+            await rows.name_threads(conn)
+            thread_id = await find_thread(conn, account, in_reply_to, references)
+    params: dict[str, object] = {
+        "account_id": account,
+        "blob_id": draft.blob_id,
+        "size": draft.size,
+        "received_at": draft.received_at,
+        "thread_id": thread_id or 0,
+        "keywords": encode_keywords(draft.keywords),
+        **draft.envelope,
+    }
+    email_id = EmailId(int((await conn.execute(_INSERT_EMAIL, params)).scalar_one()))
     if thread_id is None:  # a new thread is named after its first email
-        await conn.execute(update(emails).where(emails.c.id == email_id).values(thread_id=email_id))
-    await conn.execute(
-        insert(schema.mailbox_messages).values(
-            mailbox_id=mailbox, uid=uid, email_id=email_id, modseq=modseq, saved_at=utcnow()
-        )
+        rows.new_threads.append(email_id)
+    rows.memberships.append(
+        {
+            "mailbox_id": mailbox,
+            "uid": uid,
+            "email_id": email_id,
+            "modseq": modseq,
+            "saved_at": utcnow(),
+        }
     )
     if draft.seen_by is not None:
-        await conn.execute(
-            insert(schema.seen_flags).values(email_id=email_id, principal_id=draft.seen_by)
-        )
+        rows.seen.append({"email_id": email_id, "principal_id": draft.seen_by})
     if isinstance(draft.index, IndexedText):
-        await index_email(conn, conn.dialect.name, email_id, draft.index)
+        rows.indexed.append((email_id, draft.index))
     else:
         await copy_index(conn, conn.dialect.name, draft.index, email_id)
-    await email_change(conn, account, modseq, email_id, mailbox, uid, ChangeOp.CREATED)
+    rows.changes.append(
+        {
+            "account_id": account,
+            "modseq": modseq,
+            "kind": ObjectKind.EMAIL.value,
+            "object_id": email_id,
+            "collection_id": mailbox,
+            "op": ChangeOp.CREATED.value,
+            "uid": uid,
+        }
+    )
     return email_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.ids import AccountId
@@ -18,6 +18,12 @@ from tidings.store.sql import schema
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 MAX_REFERENCES = 50  # the newest ones; very long References chains add nothing
+
+# Built once (every delivery with In-Reply-To or References runs it).
+_BY_MESSAGE_ID = select(schema.emails.c.message_id, schema.emails.c.thread_id).where(
+    schema.emails.c.account_id == bindparam("p_account"),
+    schema.emails.c.message_id.in_(bindparam("p_ids", expanding=True)),
+)
 
 
 def referenced_ids(in_reply_to: str, references: str) -> list[str]:
@@ -41,15 +47,8 @@ async def find_thread(
     ids = referenced_ids(in_reply_to, references)
     if not ids:
         return None
-    emails = schema.emails
-    rows = (
-        await conn.execute(
-            select(emails.c.message_id, emails.c.thread_id).where(
-                emails.c.account_id == account,
-                emails.c.message_id.in_(message_id_forms(ids)),
-            )
-        )
-    ).all()
+    params = {"p_account": account, "p_ids": message_id_forms(ids)}
+    rows = (await conn.execute(_BY_MESSAGE_ID, params)).all()
     by_id = {row.message_id.strip().strip("<>"): int(row.thread_id) for row in rows}
     for value in ids:
         if value in by_id:
