@@ -19,14 +19,13 @@ from tidings.dav import paths
 from tidings.dav.errors import XML, DAVResponse, precondition
 from tidings.dav.handlers import DAVRequest
 from tidings.dav.props import (
-    ALLPROP,
     SYNC_TOKEN_PREFIX,
     CollectionResource,
     ObjectResource,
     Resource,
     etag_header,
+    propfind_response,
     render,
-    render_names,
 )
 from tidings.dav.requests import Report, parse_propfind, parse_report
 from tidings.dav.xml import (
@@ -162,16 +161,7 @@ class GAL:
                 found += [
                     (href + paths._q(c.name), ObjectResource(c, collection.kind)) for c in cards
                 ]
-        answers = []
-        for resource_href, resource in found:
-            if wanted.mode == "propname":
-                result = render_names(resource, actor)
-            else:
-                result = render(resource, actor, wanted.names if wanted.mode == "prop" else ALLPROP)
-                if wanted.mode == "allprop":
-                    result.missing.clear()
-            answers.append(response(resource_href, result))
-        return DAVResponse(207, multistatus(answers), {"Content-Type": XML})
+        return propfind_response(found, actor, wanted)
 
 
 def _card(cards: Sequence[DAVObject], name: str) -> DAVObject:

@@ -13,15 +13,13 @@ from tidings.calendar.vcard import new_contact_object
 from tidings.dav import paths
 from tidings.dav.errors import XML, DAVResponse
 from tidings.dav.props import (
-    ALLPROP,
     CollectionResource,
     HomeResource,
     ObjectResource,
     PrincipalResource,
     Resource,
     etag_header,
-    render,
-    render_names,
+    propfind_response,
 )
 from tidings.dav.requests import (
     PropertyUpdate,
@@ -126,16 +124,7 @@ class DAVHandlers:
         wanted = parse_propfind(parse_xml(request.body))
         target = paths.parse_path(request.path)
         resources = await self.resources(target, actor, request.depth)
-        answers = []
-        for href, resource in resources:
-            if wanted.mode == "propname":
-                result = render_names(resource, actor)
-            else:
-                result = render(resource, actor, wanted.names if wanted.mode == "prop" else ALLPROP)
-                if wanted.mode == "allprop":
-                    result.missing.clear()
-            answers.append(response(href, result))
-        return DAVResponse(207, multistatus(answers), {"Content-Type": XML})
+        return propfind_response(resources, actor, wanted)
 
     async def resources(
         self, target: paths.Target | None, actor: Principal, depth: str

@@ -8,8 +8,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime
 
+from tidings.dav.errors import XML, DAVResponse
 from tidings.dav.paths import collection_href, home_href, principal_href, schedule_href
-from tidings.dav.xml import CALDAV, CARDDAV, CS, DAV, ICAL, PropResult, element, href, tag
+from tidings.dav.requests import Propfind
+from tidings.dav.xml import (
+    CALDAV,
+    CARDDAV,
+    CS,
+    DAV,
+    ICAL,
+    PropResult,
+    element,
+    href,
+    multistatus,
+    response,
+    tag,
+)
 from tidings.model.dav import CollectionKind, DAVCollection, DAVObject, ShareLevel
 from tidings.model.directory import Principal
 
@@ -348,3 +362,19 @@ def render_names(resource: Resource, actor: Principal) -> PropResult:
     """PROPFIND propname: the names of every property this resource has."""
     found = [ET.Element(name) for name, get in GETTERS.items() if get(resource, actor) is not None]
     return PropResult(found=found)
+
+
+def propfind_response(
+    found: Sequence[tuple[str, Resource]], actor: Principal, wanted: Propfind
+) -> DAVResponse:
+    """The 207 multistatus a PROPFIND answers for these (href, resource) pairs."""
+    answers = []
+    for target, resource in found:
+        if wanted.mode == "propname":
+            result = render_names(resource, actor)
+        else:
+            result = render(resource, actor, wanted.names if wanted.mode == "prop" else ALLPROP)
+            if wanted.mode == "allprop":
+                result.missing.clear()
+        answers.append(response(target, result))
+    return DAVResponse(207, multistatus(answers), {"Content-Type": XML})
