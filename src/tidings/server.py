@@ -33,8 +33,8 @@ from tidings.net.tls import TLSError, generate_self_signed, server_context
 from tidings.pop3.server import listeners as pop3_listeners
 from tidings.server_listeners import ServerListeners, StartupError
 from tidings.smtp.server import listeners as smtp_listeners
-from tidings.store import open_store
 from tidings.store.services import Store
+from tidings.store_settings import open_configured_store
 from tidings.web.app import HealthCheck
 
 log = logging.getLogger(__name__)
@@ -148,17 +148,7 @@ async def running(
     Raises StartupError (bind failure, unreadable TLS files).
     """
     async with contextlib.AsyncExitStack() as stack:
-        db = settings.database
-        store = await open_store(
-            url=db.url,
-            blob_dir=settings.blobs.path,
-            durability=db.durability.value,
-            group_commit=db.group_commit,
-            max_wait_ms=db.group_commit_max_wait_ms,
-            max_batch=db.group_commit_max_batch,
-            inline_max_bytes=settings.blobs.inline_max_bytes,
-            redis_url=settings.redis.url,
-        )
+        store = await open_configured_store(settings)
         stack.push_async_callback(store.close)
         # Store declares plain (hence invariant) attributes, and SQLStore's are the
         # concrete service classes; mypy rejects that even though it conforms.

@@ -91,19 +91,10 @@ def quiet_logging() -> None:
 @contextlib.asynccontextmanager
 async def opened_store(settings: Settings) -> AsyncIterator[SQLStore]:
     """The store described by the settings, migrated and closed afterwards."""
-    from tidings.store import open_store  # here: `tidings --help` must not need the store
+    # Imported here: `tidings --help` must not need the store.
+    from tidings.store_settings import open_configured_store
 
-    db = settings.database
-    store = await open_store(
-        url=db.url,
-        blob_dir=settings.blobs.path,
-        durability=db.durability.value,
-        group_commit=db.group_commit,
-        max_wait_ms=db.group_commit_max_wait_ms,
-        max_batch=db.group_commit_max_batch,
-        inline_max_bytes=settings.blobs.inline_max_bytes,
-        redis_url=settings.redis.url,
-    )
+    store = await open_configured_store(settings)
     try:
         yield store
     finally:
