@@ -94,10 +94,21 @@ class ListenAddress:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+MAX_WORKERS: Final = 64
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     hostname: str
     data_dir: Path
+    # Server processes sharing the listening sockets (`serve --workers`); 1: one
+    # process, no supervisor. "auto" in the file means os.cpu_count().
+    workers: int = 1
+
+    @property
+    def run_dir(self) -> Path:
+        """Sockets and lock files of the running server (worker hints, POP3 locks)."""
+        return self.data_dir / "run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +123,7 @@ class DatabaseSettings:
 @dataclass(frozen=True, slots=True)
 class BlobSettings:
     path: Path
-    inline_max_bytes: int = 4096
+    inline_max_bytes: int = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +260,10 @@ class Settings:
         merged.update(overrides)
         return replace(self, listeners=merged)
 
+    def with_workers(self, workers: int) -> Settings:
+        """A copy with another worker count (`serve --workers`)."""
+        return replace(self, server=replace(self.server, workers=workers))
+
     def with_log_level(self, level: str) -> Settings:
         """A copy with another log level. Raises ConfigError."""
         checked = _check_level(level, "--log-level")
@@ -321,6 +336,27 @@ def parse_address(text: str, where: str) -> ListenAddress | None:
     return ListenAddress(host, port)
 
 
+def parse_workers(value: object, where: str) -> int:
+    """A worker count: an integer from 1 to MAX_WORKERS, or "auto" (one per CPU).
+    Raises ConfigError."""
+    if value == "auto":
+        return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS:
+        raise ConfigError(
+            f'{where}: expected an integer from 1 to {MAX_WORKERS} or "auto", got {_show(value)}'
+        )
+    return value
+
+
+def _workers(t: _Table) -> int:
+    value = t._get("workers")
+    if value is None:
+        return 1
+    return parse_workers(value, f"{t.source}: {t.where('workers')}")
+
+
 def settings_from_mapping(
     data: Mapping[str, object], *, base_dir: Path, source: str = CONFIG_FILE_NAME
 ) -> Settings:
@@ -328,7 +364,11 @@ def settings_from_mapping(
     root = _Table(source, "", data)
     server_t = root.table("server")
     data_dir = server_t.path("data_dir", base_dir, base_dir)
-    server = ServerSettings(hostname=server_t.hostname("hostname", "localhost"), data_dir=data_dir)
+    server = ServerSettings(
+        hostname=server_t.hostname("hostname", "localhost"),
+        data_dir=data_dir,
+        workers=_workers(server_t),
+    )
     server_t.finish()
     settings = Settings(
         server=server,
@@ -372,7 +412,7 @@ def _database(t: _Table, data_dir: Path) -> DatabaseSettings:
 def _blobs(t: _Table, data_dir: Path) -> BlobSettings:
     b = BlobSettings(
         path=t.path("path", data_dir / "blobs", data_dir),
-        inline_max_bytes=t.integer("inline_max_bytes", 4096),
+        inline_max_bytes=t.integer("inline_max_bytes", 65536),
     )
     t.finish()
     return b

@@ -97,7 +97,7 @@ async def _execute(store: SQLStore, statement: object) -> None:
 async def test_a_consistent_store_has_no_problems(store: SQLStore) -> None:
     account = await _user(store)
     await _add_message(store, account, b"Subject: one\r\n\r\nsmall\r\n")
-    await _add_message(store, account, b"Subject: two\r\n\r\n" + b"x" * 10_000)
+    await _add_message(store, account, b"Subject: two\r\n\r\n" + b"x" * 100_000)
     seen: list[tuple[int, int]] = []
     report = await check_store(store, progress=lambda done, total: seen.append((done, total)))
     assert report.problems == []
@@ -107,7 +107,7 @@ async def test_a_consistent_store_has_no_problems(store: SQLStore) -> None:
 
 async def test_a_corrupted_file_blob_is_reported_and_not_repairable(store: SQLStore) -> None:
     account = await _user(store)
-    blob_id = await _add_message(store, account, b"Subject: big\r\n\r\n" + b"y" * 10_000)
+    blob_id = await _add_message(store, account, b"Subject: big\r\n\r\n" + b"y" * 100_000)
     backend = store.blobs.backend
     assert isinstance(backend, FileBlobBackend)
     backend.path(blob_id).write_bytes(b"flipped bits")
@@ -120,7 +120,7 @@ async def test_a_corrupted_file_blob_is_reported_and_not_repairable(store: SQLSt
 
 async def test_a_missing_blob_file_is_reported(store: SQLStore) -> None:
     account = await _user(store)
-    blob_id = await _add_message(store, account, b"Subject: big\r\n\r\n" + b"z" * 10_000)
+    blob_id = await _add_message(store, account, b"Subject: big\r\n\r\n" + b"z" * 100_000)
     backend = store.blobs.backend
     assert isinstance(backend, FileBlobBackend)
     backend.path(blob_id).unlink()

@@ -99,12 +99,12 @@ async def test_read_message_blobs_returns_the_bytes_of_inline_and_file_blobs(
     box = await inbox(store, alice)
     mailer = Mailer(store)
     await mailer.append(alice, box)
-    await mailer.append(alice, box, size=20_000)  # above inline_max_bytes: a file
+    await mailer.append(alice, box, size=100_000)  # above inline_max_bytes: a file
     await mailer.append(alice, box)
     found = await store.mail.read_message_blobs(alice, box, [UID(3), UID(2), UID(9)])
     assert [uid for uid, _data in found] == [2, 3]
     big = dict(found)[UID(2)]
-    assert len(big) == 20_000 and big.startswith(b"Subject: Message 2")
+    assert len(big) == 100_000 and big.startswith(b"Subject: Message 2")
     assert dict(found)[UID(3)].startswith(b"Subject: Message 3")
 
 

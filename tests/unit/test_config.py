@@ -33,7 +33,7 @@ def test_empty_config_gives_every_default_under_the_data_dir() -> None:
     assert s.database.group_commit_max_wait_ms == 2.0
     assert s.database.group_commit_max_batch == 256
     assert s.blobs.path == BASE / "blobs"
-    assert s.blobs.inline_max_bytes == 4096
+    assert s.blobs.inline_max_bytes == 65536
     assert s.tls.cert == BASE / "tls" / "cert.pem"
     assert s.tls.key == BASE / "tls" / "key.pem"
     assert s.limits.max_message_bytes == 50 * 1024 * 1024

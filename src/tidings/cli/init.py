@@ -42,7 +42,7 @@ hostname = "{hostname}"   # the name in SMTP greetings and the TLS certificate
 
 [blobs]
 # path = "blobs"
-# inline_max_bytes = 4096
+# inline_max_bytes = 65536
 
 [tls]
 # cert = "tls/cert.pem"

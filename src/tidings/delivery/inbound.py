@@ -118,10 +118,16 @@ class InboundDelivery:
         raw = remove_fields(raw, verdict.removed_fields)
         for name, value in reversed(verdict.added_fields):
             raw = prepend_header(raw, name, value)
-        blob = await self.blobs.put(raw)
+        staged = await self.blobs.stage(raw)
+        blob = staged.ref
         headers = await self._parse(raw)
         wanted = self._local_accounts(resolved, verdict.folder)
-        delivered = await self.mail.deliver(list(wanted.items()), blob, headers) if wanted else []
+        delivered = []
+        if wanted:
+            # The blob's row rides in the delivery's commit (one group-commit round).
+            delivered = await self.mail.deliver(list(wanted.items()), staged, headers)
+        else:
+            await self.blobs.record(staged)
         missing = tuple(set(wanted) - {copy.account_id for copy in delivered})
         if missing and not delivered and not remote:
             # Nothing was stored (every mailbox is full): refuse, so no bounce is needed.

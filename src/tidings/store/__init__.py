@@ -16,7 +16,7 @@ async def open_store(
     group_commit: bool = True,
     max_wait_ms: float = 2.0,
     max_batch: int = 256,
-    inline_max_bytes: int = 4096,
+    inline_max_bytes: int = 65536,
     redis_url: str | None = None,
     migrate: bool = True,
 ) -> SQLStore:

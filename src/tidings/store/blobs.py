@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import Insert
 
 from tidings.model.errors import NotFound
 from tidings.model.ids import BlobId
-from tidings.store.services import BlobRef
+from tidings.store.services import BlobRef, StagedBlob
 from tidings.store.sql import schema
 from tidings.store.sql.database import Database, Tx
 from tidings.store.sql.types import utcnow
@@ -170,7 +170,7 @@ class SQLBlobStore:
         db: Database,
         blob_dir: Path,
         *,
-        inline_max_bytes: int = 4096,
+        inline_max_bytes: int = 65536,
         fsync: bool = True,
         backend: BlobBackend | None = None,
     ) -> None:
@@ -180,17 +180,29 @@ class SQLBlobStore:
 
     async def put(self, data: bytes) -> BlobRef:
         """Store bytes durably; returns after the row's commit (and the file's fsync)."""
-        blob_id = blob_id_of(data)
-        inline = len(data) <= self.inline_max_bytes
-        if not inline:
-            await self.backend.write(blob_id, data)
+        return await self.record(await self.stage(data))
 
+    async def stage(self, data: bytes) -> StagedBlob:
+        """A large blob's file is durable when this returns; the row is the caller's."""
+        ref = BlobRef(blob_id_of(data), len(data))
+        if len(data) <= self.inline_max_bytes:
+            return StagedBlob(ref, data)
+        await self.backend.write(ref.id, data)
+        return StagedBlob(ref, None)
+
+    async def record(self, staged: StagedBlob) -> BlobRef:
         async def _insert(tx: Tx) -> None:
-            await self.insert_row(tx.conn, blob_id, data if inline else None, len(data))
+            await self.write_row(tx.conn, staged)
 
         await self.db.write(_insert)
-        log.debug("blob.stored id=%s size=%d inline=%s", blob_id, len(data), inline)
-        return BlobRef(blob_id, len(data))
+        return staged.ref
+
+    @classmethod
+    async def write_row(cls, conn: AsyncConnection, staged: StagedBlob) -> None:
+        """The row of a staged blob, inside the caller's transaction."""
+        await cls.insert_row(conn, staged.ref.id, staged.inline, staged.ref.size)
+        log.debug("blob.stored id=%s size=%d inline=%s", staged.ref.id, staged.ref.size,
+                  staged.inline is not None)
 
     @staticmethod
     async def insert_row(

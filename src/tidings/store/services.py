@@ -70,9 +70,25 @@ class BlobRef:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class StagedBlob:
+    """Bytes ready to be recorded inside a store transaction: a large blob's file is
+    already on stable storage; a small one travels in `inline` to its row."""
+
+    ref: BlobRef
+    inline: bytes | None  # the bytes the row keeps; None when they live in a file
+
+
 class BlobStore(Protocol):
     async def put(self, data: bytes) -> BlobRef:
         """Store bytes durably (content-addressed; storing twice is harmless)."""
+
+    async def stage(self, data: bytes) -> StagedBlob:
+        """Make a large blob's file durable now; its row is written by the writer that
+        takes the StagedBlob (e.g. `MailService.deliver`), in that writer's commit."""
+
+    async def record(self, staged: StagedBlob) -> BlobRef:
+        """Commit the row of a staged blob on its own (`put` is stage + record)."""
 
     async def get(self, blob_id: BlobId) -> bytes:
         """Raises NotFound."""
@@ -288,12 +304,13 @@ class MailService(Protocol):
     async def deliver(
         self,
         accounts: Sequence[tuple[AccountId, MailboxRole | str]],
-        blob: BlobRef,
+        blob: BlobRef | StagedBlob,
         headers: ParsedHeaders,
         keywords: frozenset[Keyword] = frozenset(),
     ) -> list[DeliveredTo]:
         """System delivery (no actor check): one copy per account into the named
-        mailbox or role, falling back to INBOX; one commit for all of them."""
+        mailbox or role, falling back to INBOX; one commit for all of them. A
+        StagedBlob's row is written in that same commit (even if no copy fits)."""
 
     async def messages(
         self, actor: Principal, mailbox: MailboxId, *, since_uid: UID | None = None

@@ -32,6 +32,7 @@ from tidings.store.services import (
     NewMessage,
     ParsedHeaders,
     QueueService,
+    StagedBlob,
 )
 
 
@@ -105,6 +106,7 @@ class FakeMail:
         default_factory=list)
     appended: list[tuple[Principal, NewMessage]] = field(default_factory=list)
     refuse_accounts: set[AccountId] = field(default_factory=set)
+    blob_store: FakeBlobs | None = None
 
     async def find_mailbox(self, actor: Principal, account: AccountId, name: str) -> Mailbox:
         if name not in self.folders.get(account, set()):
@@ -119,8 +121,13 @@ class FakeMail:
         return Quota(self.usage.get(account, 0), self.limits.get(account), 0)
 
     async def deliver(self, accounts: Sequence[tuple[AccountId, MailboxRole | str]],
-                      blob: BlobRef, headers: ParsedHeaders,
+                      blob: BlobRef | StagedBlob, headers: ParsedHeaders,
                       keywords: frozenset[str] = frozenset()) -> list[DeliveredTo]:
+        if isinstance(blob, StagedBlob):
+            # The real store writes the row in the delivery's commit.
+            if self.blob_store is not None:
+                await self.blob_store.record(blob)
+            blob = blob.ref
         self.deliveries.append((list(accounts), blob))
         return [DeliveredTo(a, _appended()) for a, _ in accounts if a not in self.refuse_accounts]
 
@@ -163,9 +170,15 @@ class FakeBlobs:
     data: dict[str, bytes] = field(default_factory=dict)
 
     async def put(self, data: bytes) -> BlobRef:
-        blob_id = BlobId(hashlib.sha256(data).hexdigest())
-        self.data[blob_id] = data
-        return BlobRef(blob_id, len(data))
+        return await self.record(await self.stage(data))
+
+    async def stage(self, data: bytes) -> StagedBlob:
+        return StagedBlob(BlobRef(BlobId(hashlib.sha256(data).hexdigest()), len(data)), data)
+
+    async def record(self, staged: StagedBlob) -> BlobRef:
+        assert staged.inline is not None
+        self.data[staged.ref.id] = staged.inline
+        return staged.ref
 
 
 def as_directory(fake: FakeDirectory) -> DirectoryService:

@@ -64,7 +64,8 @@ class Fixed:
 
 
 def make(*stages: DeliveryStage) -> tuple[InboundDelivery, FakeMail, FakeQueue, FakeBlobs]:
-    mail, queue, blobs = FakeMail(), FakeQueue(), FakeBlobs()
+    queue, blobs = FakeQueue(), FakeBlobs()
+    mail = FakeMail(blob_store=blobs)
     inbound = InboundDelivery(mail=as_mail(mail), queue=as_queue(queue), blobs=as_blobs(blobs),
                               hostname="mx.example.test", stages=stages, clock=lambda: NOW)
     return inbound, mail, queue, blobs

@@ -27,6 +27,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from tidings.model.errors import TemporaryFailure, TidingsError
 from tidings.store.sql.inline_sqlite import inline_creator
+from tidings.store.sql.process_lock import ProcessLock
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class Database:
         max_wait_ms: float = 2.0,
         max_batch: int = 256,
         pool_size: int = 10,
+        process_lock: ProcessLock | None = None,
     ) -> None:
         self.url = to_async_url(url)
         self.durability = durability
@@ -97,6 +99,9 @@ class Database:
         self._writer: asyncio.Task[None] | None = None
         # Without group commit SQLite still allows one writer at a time.
         self._solo_lock = asyncio.Lock()
+        # Several server processes on one SQLite file (`serve --workers`): held around
+        # each write transaction so their writers take turns without busy polling.
+        self.process_lock = process_lock
         self.commits = 0
         self.writes = 0
 
@@ -211,7 +216,8 @@ class Database:
 
     async def _write_solo(self, fn: WriteFn[T]) -> T:
         lock = self._solo_lock if self.is_sqlite else contextlib.nullcontext()
-        async with lock, self.writer_engine.connect() as conn:
+        between_processes = self.process_lock or contextlib.nullcontext()
+        async with lock, between_processes, self.writer_engine.connect() as conn:
             conn.sync_connection.info["writer"] = True  # type: ignore[union-attr]
             tx = Tx(conn)
             try:
@@ -247,8 +253,9 @@ class Database:
 
     async def _commit_batch(self, batch: list[_Pending[Any]]) -> None:
         results: list[tuple[bool, Any]] = []
+        between_processes = self.process_lock or contextlib.nullcontext()
         try:
-            async with self.writer_engine.connect() as conn:
+            async with between_processes, self.writer_engine.connect() as conn:
                 conn.sync_connection.info["writer"] = True  # type: ignore[union-attr]
                 async with conn.begin():
                     for pending in batch:

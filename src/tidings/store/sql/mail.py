@@ -32,6 +32,7 @@ from tidings.model.mail import (
     Quota,
 )
 from tidings.store import search
+from tidings.store.blobs import SQLBlobStore
 from tidings.store.services import (
     BlobRef,
     BlobStore,
@@ -40,6 +41,7 @@ from tidings.store.services import (
     MessageChanges,
     NewMessage,
     ParsedHeaders,
+    StagedBlob,
 )
 from tidings.store.sql import email_reads, mailbox_acl, mailboxes, membership, schema
 from tidings.store.sql import flags as flag_ops
@@ -196,19 +198,24 @@ class SQLMailService:
     async def deliver(
         self,
         accounts: Sequence[tuple[AccountId, MailboxRole | str]],
-        blob: BlobRef,
+        blob: BlobRef | StagedBlob,
         headers: ParsedHeaders,
         keywords: frozenset[Keyword] = frozenset(),
     ) -> list[DeliveredTo]:
         """System delivery in one commit. Accounts that are over quota or gone get no
-        copy and are missing from the result (the caller bounces for them)."""
+        copy and are missing from the result (the caller bounces for them). A staged
+        blob's row is part of the same commit: one group-commit round, not two."""
+        staged = blob if isinstance(blob, StagedBlob) else None
+        ref = blob.ref if isinstance(blob, StagedBlob) else blob
 
         async def run(tx: Tx) -> list[DeliveredTo]:
-            return await deliver_copies(tx, accounts, blob, headers, keywords, self._publish)
+            if staged is not None:
+                await SQLBlobStore.write_row(tx.conn, staged)
+            return await deliver_copies(tx, accounts, ref, headers, keywords, self._publish)
 
         delivered = await self.db.write(run)
         log.info(
-            "mail.delivered blob=%s copies=%d wanted=%d", blob.id, len(delivered), len(accounts)
+            "mail.delivered blob=%s copies=%d wanted=%d", ref.id, len(delivered), len(accounts)
         )
         return delivered
 
