@@ -111,3 +111,17 @@ async def test_lookup_reads_totals_counts_and_sender_lists_together(store: SQLSt
     assert found.totals == (2, 0)
     assert found.counts == {"cheap": (2, 0)}
     assert [e.pattern for e in found.senders[alice]] == ["friend.example"]
+
+
+async def test_lookup_skips_token_counts_until_the_classifier_has_learned_enough(
+    store: SQLStore,
+) -> None:
+    alice = account(await make_principal(store, "alice"))
+    await store.spam.learn(alice, BlobId("b1"), ["cheap", "pills"], True)
+    await store.spam.add_sender(alice, "friend.example", "safe")
+    untrained = await store.spam.lookup([0, int(alice)], ["cheap"], [alice], min_totals=(1, 1))
+    assert untrained.totals == (2, 0) and untrained.counts == {}
+    assert [e.pattern for e in untrained.senders[alice]] == ["friend.example"]
+    await store.spam.learn(alice, BlobId("b2"), ["cheap", "lunch"], False)
+    trained = await store.spam.lookup([0, int(alice)], ["cheap"], [alice], min_totals=(1, 1))
+    assert trained.totals == (2, 2) and trained.counts == {"cheap": (2, 2)}

@@ -731,9 +731,12 @@ class SpamDataService(Protocol):
         """(spam, ham) messages learned, summed over the scopes."""
 
     async def lookup(
-        self, scopes: Sequence[int], tokens: Sequence[str], accounts: Sequence[AccountId]
+        self, scopes: Sequence[int], tokens: Sequence[str], accounts: Sequence[AccountId],
+        *, min_totals: tuple[int, int] = (0, 0),
     ) -> SpamLookup:
-        """totals, token_counts and sender_lists in one read transaction."""
+        """totals, token_counts and sender_lists in one read transaction. Token counts
+        are read only when the totals reach `min_totals` (spam, ham): below that the
+        classifier abstains, so reading them would be wasted."""
 
     async def learn(
         self, account: AccountId, blob_id: BlobId, tokens: Sequence[str], is_spam: bool

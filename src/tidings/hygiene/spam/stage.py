@@ -100,9 +100,12 @@ class SpamScorer:
         weights = await self.weights()
         hits = weigh(fired, weights)
         tokens = sorted(tokenize(facts)) if self.settings.bayes else []
-        # One read for the counts, the totals and the sender lists (one thread hop).
+        # One read for the counts, the totals and the sender lists.
         scopes = [0, int(accounts[0])] if len(accounts) == 1 else [0]
-        found = await self.data.lookup(scopes, tokens, accounts)
+        found = await self.data.lookup(
+            scopes, tokens, accounts,
+            min_totals=(self.settings.bayes_min_spam, self.settings.bayes_min_ham),
+        )
         classification = self.classify(tokens, found) if self.settings.bayes else None
         if classification is not None:
             band = bayes_rule(classification.probability)

@@ -5,7 +5,9 @@ one transaction (each in its own SAVEPOINT, so one failure does not undo the
 others) and share one commit and one fsync. A write returns only after that
 commit, so callers may acknowledge the moment it returns. On a SQLite file the
 writer has its own connection whose statements run inline on the event loop and
-whose BEGIN/COMMIT run in a thread (`inline_sqlite`); reads use the aiosqlite pool.
+whose BEGIN/COMMIT run in a thread (`inline_sqlite`); reads use the aiosqlite pool,
+except quick ones (`read(fn, quick=True)`: a few indexed point lookups, as on the
+SMTP hot path), which run inline on a reader connection of their own.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from tidings.model.errors import TemporaryFailure, TidingsError
-from tidings.store.sql.inline_sqlite import inline_creator
+from tidings.store.sql.inline_sqlite import WRITER_THREADED, inline_creator
 from tidings.store.sql.process_lock import ProcessLock
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,10 @@ class Database:
         self.max_batch = max_batch
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine: AsyncEngine = self._create_engine(pool_size)
-        # The writer's own engine (SQLite files only): see _create_writer_engine.
-        self.writer_engine: AsyncEngine = self._create_writer_engine()
+        # The writer's own engine (SQLite files only): see _create_inline_engine.
+        self.writer_engine: AsyncEngine = self._create_inline_engine(WRITER_THREADED)
+        # Quick reads (SQLite files only): see read().
+        self.quick_engine: AsyncEngine = self._create_inline_engine(())
         self._queue: asyncio.Queue[_Pending[Any]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         # Without group commit SQLite still allows one writer at a time.
@@ -159,12 +163,15 @@ class Database:
             mode = "IMMEDIATE" if conn.info.pop("writer", False) else "DEFERRED"
             conn.exec_driver_sql(f"BEGIN {mode}")
 
-    def _create_writer_engine(self) -> AsyncEngine:
-        """The engine of the writer (group commit or solo). On a SQLite file it runs statements
-        inline on the event loop and only BEGIN and COMMIT in a thread (see
-        inline_sqlite): the writer holds the write lock for its whole batch, so its
-        statements are page-cache work, cheaper than aiosqlite's per-call thread hop.
-        Elsewhere (PostgreSQL, in-memory SQLite) it is the shared engine."""
+    def _create_inline_engine(self, threaded: tuple[str, ...]) -> AsyncEngine:
+        """An engine whose statements run inline on the event loop (see inline_sqlite),
+        on a SQLite file; elsewhere (PostgreSQL, in-memory SQLite) the shared engine.
+
+        The writer (group commit or solo) holds the write lock for its whole batch, so
+        its statements are page-cache work, cheaper than aiosqlite's per-call thread
+        hop; only its BEGIN (which may wait for the lock) and COMMIT (the fsync) run
+        in a thread. Quick readers never wait for a lock in WAL mode, so nothing of
+        theirs needs a thread."""
         if not self.is_sqlite:
             return self.engine
         args, options = self.engine.dialect.create_connect_args(self.engine.url)
@@ -173,10 +180,11 @@ class Database:
             return self.engine
         engine = create_async_engine(
             self.url,
-            async_creator=inline_creator(database, **options),
+            async_creator=inline_creator(database, threaded=threaded, **options),
             poolclass=AsyncAdaptedQueuePool,
             pool_size=1,
-            max_overflow=0,
+            # The writer is one task; quick readers may overlap when one awaits.
+            max_overflow=0 if threaded else 4,
         )
         self._sqlite_events(engine, set_isolation=False)
         return engine
@@ -191,14 +199,23 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
-        if self.writer_engine is not self.engine:
-            await self.writer_engine.dispose()
+        for inline in (self.writer_engine, self.quick_engine):
+            if inline is not self.engine:
+                await inline.dispose()
         await self.engine.dispose()
 
-    async def read(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run `fn` in a read transaction (a consistent snapshot)."""
+    async def read(
+        self, fn: Callable[[AsyncConnection], Awaitable[T]], *, quick: bool = False
+    ) -> T:
+        """Run `fn` in a read transaction (a consistent snapshot).
+
+        `quick`: `fn` makes a few indexed lookups (microseconds each). On a SQLite
+        file they then run inline on the event loop instead of hopping to
+        aiosqlite's thread and back, which costs more than the lookups; a scan,
+        a search or anything that reads many rows must not be quick."""
+        engine = self.quick_engine if quick else self.engine
         try:
-            async with self.engine.connect() as conn, conn.begin():
+            async with engine.connect() as conn, conn.begin():
                 return await fn(conn)
         except OperationalError as exc:
             log.warning("store.read_failed error=%s", exc)

@@ -103,7 +103,7 @@ class SQLDirectoryService:
                 raise NotFound(f"domain {normalized} does not exist")
             return domain_from_row(row)
 
-        return await self.db.read(_get)
+        return await self.db.read(_get, quick=True)
 
     async def list_domains(self) -> Sequence[Domain]:
         async def _list(conn: AsyncConnection) -> list[Domain]:
@@ -200,11 +200,11 @@ class SQLDirectoryService:
 
     async def get_principal(self, principal_id: PrincipalId) -> Principal:
         """Raises NotFound."""
-        return await self.db.read(lambda conn: load_principal(conn, principal_id))
+        return await self.db.read(lambda conn: load_principal(conn, principal_id), quick=True)
 
     async def find_principal(self, address: str) -> Principal:
         """By primary address or alias, case-insensitive. Raises NotFound."""
-        return await self.db.read(lambda conn: _principal_by_address(conn, address))
+        return await self.db.read(lambda conn: _principal_by_address(conn, address), quick=True)
 
     async def list_principals(
         self,
@@ -335,7 +335,7 @@ class SQLDirectoryService:
                 app_password_hashes=tuple((int(r.id), r.password_hash) for r in app_rows),
             )
 
-        return await self.db.read(_get)
+        return await self.db.read(_get, quick=True)
 
     # --- links: app passwords, aliases, groups, grants, resources (directory_links) ----
     async def add_app_password(

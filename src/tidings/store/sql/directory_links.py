@@ -209,7 +209,7 @@ async def expand_group(db: Database, group_id: PrincipalId) -> Sequence[Principa
             return [principal]
         return await graph.expand(conn, group_id)
 
-    return await db.read(_expand)
+    return await db.read(_expand, quick=True)
 
 
 # --- permissions ----------------------------------------------------------------------
@@ -252,7 +252,7 @@ async def permissions_of(
     db: Database, grantee_id: PrincipalId
 ) -> Sequence[tuple[PrincipalId, Permission]]:
     """(owner, permission) pairs granted to `grantee_id`, directly or via a group."""
-    return await db.read(lambda conn: graph.inherited_grants(conn, grantee_id))
+    return await db.read(lambda conn: graph.inherited_grants(conn, grantee_id), quick=True)
 
 
 # --- resources ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 # Statements that may block on the write lock of another connection or process.
-_THREADED_PREFIXES = ("BEGIN",)
+WRITER_THREADED = ("BEGIN",)
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
@@ -52,7 +52,7 @@ class InlineCursor:
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
         params: Sequence[Any] = () if parameters is None else parameters
-        if sql.lstrip()[:5].upper().startswith(_THREADED_PREFIXES):
+        if self._owner.threaded and sql.lstrip()[:5].upper().startswith(self._owner.threaded):
             await _in_thread(self._cursor.execute, sql, params)
         else:
             self._cursor.execute(sql, params)
@@ -114,8 +114,12 @@ class InlineConnection:
     between the loop thread and worker threads (hence check_same_thread=False).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, threaded: tuple[str, ...] = WRITER_THREADED
+    ) -> None:
         self._connection: sqlite3.Connection | None = conn
+        # Prefixes of statements that run in a worker thread (empty: none do).
+        self.threaded = threaded
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -155,9 +159,13 @@ class InlineConnection:
             conn.close()
 
 
-def inline_creator(database: str, **options: Any) -> Callable[[], Any]:
+def inline_creator(
+    database: str, *, threaded: tuple[str, ...] = WRITER_THREADED, **options: Any
+) -> Callable[[], Any]:
     """An `async_creator` for `create_async_engine` that opens InlineConnections
-    (isolation_level None: SQLAlchemy emits BEGIN itself, so SAVEPOINTs work)."""
+    (isolation_level None: SQLAlchemy emits BEGIN itself, so SAVEPOINTs work).
+    `threaded`: statement prefixes run in a worker thread (the writer's BEGIN
+    may wait for the write lock; a reader's BEGIN DEFERRED never waits for one)."""
     options = {k: v for k, v in options.items() if k not in {"check_same_thread"}}
 
     async def create() -> InlineConnection:
@@ -167,6 +175,6 @@ def inline_creator(database: str, **options: Any) -> Callable[[], Any]:
             )
             return conn
 
-        return InlineConnection(await asyncio.to_thread(connect))
+        return InlineConnection(await asyncio.to_thread(connect), threaded)
 
     return create

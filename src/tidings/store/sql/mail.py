@@ -92,7 +92,7 @@ class SQLMailService:
             found = await mailboxes.find_by_name(conn, account, name)
             return (await open_mailbox(conn, actor, found)).mailbox
 
-        return await self.db.read(run)
+        return await self.db.read(run, quick=True)
 
     async def mailbox_by_role(
         self, actor: Principal, account: AccountId, role: MailboxRole
@@ -102,7 +102,7 @@ class SQLMailService:
             found = await mailboxes.find_by_role(conn, account, role)
             return (await open_mailbox(conn, actor, found)).mailbox
 
-        return await self.db.read(run)
+        return await self.db.read(run, quick=True)
 
     async def create_mailbox(
         self, actor: Principal, account: AccountId, name: str, role: MailboxRole | None = None
@@ -355,7 +355,7 @@ class SQLMailService:
             limit = int(row.quota_bytes) if row.quota_bytes is not None else None
             return Quota(int(row.used_bytes), limit, int(row.message_count))
 
-        return await self.db.read(run)
+        return await self.db.read(run, quick=True)
 
     # --- change log -------------------------------------------------------------
     async def changes_since(

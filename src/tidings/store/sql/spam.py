@@ -119,14 +119,16 @@ class SQLSpamData:
         return await self.db.read(lambda conn: _totals(conn, scopes))
 
     async def lookup(
-        self, scopes: Sequence[int], tokens: Sequence[str], accounts: Sequence[AccountId]
+        self, scopes: Sequence[int], tokens: Sequence[str], accounts: Sequence[AccountId],
+        *, min_totals: tuple[int, int] = (0, 0),
     ) -> SpamLookup:
         async def run(conn: AsyncConnection) -> SpamLookup:
             totals = await _totals(conn, scopes)
-            counts = await _token_counts(conn, scopes, tokens) if tokens else {}
+            trained = totals[0] >= min_totals[0] and totals[1] >= min_totals[1]
+            counts = await _token_counts(conn, scopes, tokens) if tokens and trained else {}
             return SpamLookup(totals, counts, await _sender_lists(conn, accounts))
 
-        return await self.db.read(run)
+        return await self.db.read(run, quick=True)
 
     async def learn(
         self, account: AccountId, blob_id: BlobId, tokens: Sequence[str], is_spam: bool
@@ -169,7 +171,7 @@ class SQLSpamData:
             rows = await conn.execute(select(WEIGHTS.c.name, WEIGHTS.c.weight))
             return {name: float(weight) for name, weight in rows}
 
-        return await self.db.read(run)
+        return await self.db.read(run, quick=True)
 
     async def set_rule_weight(self, name: str, weight: float | None) -> None:
         if not name or len(name) > 64:
