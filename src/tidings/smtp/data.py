@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tidings.smtp.parser import NEED_DATA, NeedData
 
 _END_MARK = b".\r\n"
+_LINE_THEN_END = b"\r\n.\r\n"
 
 
 class BareLineEndings(enum.StrEnum):
@@ -53,6 +54,14 @@ class DataReader:
                     return self._done()
                 if len(buffer) < 3 and _END_MARK.startswith(bytes(buffer)):
                     return NEED_DATA  # "", "." or ".\r": the end mark may still come
+                # Every whole line up to the end mark (or the last CRLF) at once: the
+                # same result as line by line, without a slice and a copy per line.
+                end = buffer.find(_LINE_THEN_END)
+                stop = end + 2 if end >= 0 else buffer.rfind(b"\r\n") + 2
+                if stop > 1:
+                    self._lines(bytes(buffer[:stop]))
+                    del buffer[:stop]
+                    continue
                 if buffer[:1] == b".":
                     # RFC 5321 §4.5.2: drop one leading dot; the client doubled it.
                     del buffer[:1]
@@ -71,6 +80,22 @@ class DataReader:
                 self._emit(bytes(buffer[:take]))
                 del buffer[:take]
             return NEED_DATA
+
+    def _lines(self, block: bytes) -> None:
+        """Whole lines (`block` starts a line and ends with CRLF), none of them ".":
+        unstuff every line's leading dot, then check for bare CR/LF in one pass."""
+        if block[:1] == b".":
+            block = block[1:]
+        if b"\r\n." in block:
+            block = block.replace(b"\r\n.", b"\r\n")
+        crlf = block.count(b"\r\n")
+        if block.count(b"\r") == crlf and block.count(b"\n") == crlf:
+            self._append(block)
+            return
+        # A bare CR or LF: line by line (rare), as _emit treats each line.
+        for line in block.split(b"\r\n")[:-1]:
+            self._emit(line)
+            self._emit_crlf()
 
     def _emit(self, part: bytes) -> None:
         if not part:

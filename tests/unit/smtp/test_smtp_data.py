@@ -140,3 +140,32 @@ def test_chunk_reader_discards_beyond_room() -> None:
     done = reader.read(buffer)
     assert isinstance(done, ContentDone) and done.too_big and done.content == b""
     assert buffer == b"rest"
+
+
+def reference_read(wire: bytes, policy: BareLineEndings) -> tuple[bytes, bool, bytes] | None:
+    """RFC 5321 read literally, line by line: (content, bare seen, rest) or None."""
+    out, bare, pos = [], False, 0
+    while (end := wire.find(b"\r\n", pos)) >= 0:
+        line, pos = wire[pos:end], end + 2
+        if line == b".":
+            return b"".join(out), bare, wire[pos:]
+        line = line[1:] if line.startswith(b".") else line
+        if b"\r" in line or b"\n" in line:
+            bare = True
+            if policy is BareLineEndings.NORMALIZE:
+                line = line.replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+        out.append(line + b"\r\n")
+    return None
+
+
+@given(body=data_bytes, cuts=st.lists(st.integers(0, 400), max_size=8),
+       policy=st.sampled_from(list(BareLineEndings)))
+def test_data_reads_what_a_line_by_line_reading_of_rfc_5321_gives(
+    body: bytes, cuts: list[int], policy: BareLineEndings
+) -> None:
+    wire = body + b"\r\n.\r\nNEXT"
+    expected = reference_read(wire, policy)
+    done, rest = read_all(split_at(wire, cuts), policy)
+    assert expected is not None and done is not None
+    assert (done.content, done.bare_line_ending, rest) == expected
+    assert done.size == len(expected[0])
