@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.directory import (
@@ -50,16 +50,21 @@ A = schema.addresses
 AP = schema.app_passwords
 
 
+# Built once: every RCPT and every login looks a principal up by address.
+_BY_ADDRESS = (
+    principal_columns()
+    .join(A, A.c.principal_id == P.c.id)
+    .where(A.c.address == bindparam("p_address"))
+)
+_DOMAIN_BY_NAME = select(D).where(D.c.name == bindparam("p_name"))
+
+
 async def _principal_by_address(conn: AsyncConnection, address: str) -> Principal:
     try:
         normalized, _ = normalize_address(address)
     except InvalidInput:
         raise NotFound(f"no principal has the address {address!r}") from None
-    row = (
-        await conn.execute(
-            principal_columns().join(A, A.c.principal_id == P.c.id).where(A.c.address == normalized)
-        )
-    ).first()
+    row = (await conn.execute(_BY_ADDRESS, {"p_address": normalized})).first()
     if row is None:
         raise NotFound(f"no principal has the address {normalized}")
     return principal_from_row(row)
@@ -98,7 +103,7 @@ class SQLDirectoryService:
             raise NotFound(f"domain {name!r} does not exist") from None
 
         async def _get(conn: AsyncConnection) -> Domain:
-            row = (await conn.execute(select(D).where(D.c.name == normalized))).first()
+            row = (await conn.execute(_DOMAIN_BY_NAME, {"p_name": normalized})).first()
             if row is None:
                 raise NotFound(f"domain {normalized} does not exist")
             return domain_from_row(row)

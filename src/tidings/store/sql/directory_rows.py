@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -123,9 +123,12 @@ def app_password_from_row(row: Row[Any]) -> AppPassword:
     )
 
 
+_BY_ID = principal_columns().where(P.c.id == bindparam("p_id"))
+
+
 async def load_principal(conn: AsyncConnection, principal_id: PrincipalId) -> Principal:
     """Raises NotFound."""
-    row = (await conn.execute(principal_columns().where(P.c.id == principal_id))).first()
+    row = (await conn.execute(_BY_ID, {"p_id": principal_id})).first()
     if row is None:
         raise NotFound(f"principal {principal_id} does not exist")
     return principal_from_row(row)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, literal, outerjoin, select
+from sqlalchemy import bindparam, case, delete, func, literal, outerjoin, select
 from sqlalchemy.dialects.postgresql import Insert as PGInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
@@ -66,6 +66,21 @@ async def _add_counts(
         await conn.execute(tot)
 
 
+# Built once (scoring runs them for every message); IN lists expand per call.
+_TOKEN_COUNTS = (
+    select(TOK.c.token, func.sum(TOK.c.spam), func.sum(TOK.c.ham))
+    .where(TOK.c.scope.in_(bindparam("p_scopes", expanding=True)),
+           TOK.c.token.in_(bindparam("p_tokens", expanding=True)))
+    .group_by(TOK.c.token)
+)
+_TOTALS = select(func.sum(TOT.c.spam), func.sum(TOT.c.ham)).where(
+    TOT.c.scope.in_(bindparam("p_scopes", expanding=True)))
+_SENDERS = (
+    select(SENDERS).where(SENDERS.c.account_id.in_(bindparam("p_accounts", expanding=True)))
+    .order_by(SENDERS.c.pattern)
+)
+
+
 async def _token_counts(
     conn: AsyncConnection, scopes: Sequence[int], tokens: Sequence[str]
 ) -> dict[str, tuple[int, int]]:
@@ -73,10 +88,8 @@ async def _token_counts(
     unique = sorted(set(tokens))
     for start in range(0, len(unique), TOKEN_CHUNK):
         rows = await conn.execute(
-            select(TOK.c.token, func.sum(TOK.c.spam), func.sum(TOK.c.ham))
-            .where(TOK.c.scope.in_(list(scopes)),
-                   TOK.c.token.in_(unique[start : start + TOKEN_CHUNK]))
-            .group_by(TOK.c.token)
+            _TOKEN_COUNTS,
+            {"p_scopes": list(scopes), "p_tokens": unique[start : start + TOKEN_CHUNK]},
         )
         for token, spam, ham in rows:
             found[token] = (int(spam or 0), int(ham or 0))
@@ -84,9 +97,7 @@ async def _token_counts(
 
 
 async def _totals(conn: AsyncConnection, scopes: Sequence[int]) -> tuple[int, int]:
-    row = (await conn.execute(
-        select(func.sum(TOT.c.spam), func.sum(TOT.c.ham)).where(TOT.c.scope.in_(list(scopes)))
-    )).one()
+    row = (await conn.execute(_TOTALS, {"p_scopes": list(scopes)})).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 
@@ -95,8 +106,7 @@ async def _sender_lists(
 ) -> dict[AccountId, list[SenderListEntry]]:
     found: dict[AccountId, list[SenderListEntry]] = {a: [] for a in accounts}
     for chunk in chunks(int(a) for a in accounts):
-        rows = await conn.execute(select(SENDERS).where(SENDERS.c.account_id.in_(chunk))
-                                  .order_by(SENDERS.c.pattern))
+        rows = await conn.execute(_SENDERS, {"p_accounts": list(chunk)})
         for row in rows:
             account = AccountId(int(row.account_id))
             found.setdefault(account, []).append(
