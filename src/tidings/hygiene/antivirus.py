@@ -14,7 +14,7 @@ from tidings.delivery.stages import Accept, Reject, StageInput, TempFail, Verdic
 from tidings.hygiene.attachments import AttachmentFinding, attachment_findings
 from tidings.hygiene.context import context_for
 from tidings.hygiene.quarantine import Quarantine
-from tidings.hygiene.spam.facts import MessageFacts, analyse
+from tidings.hygiene.spam.facts import ANALYSE_IN_THREAD_BYTES, MessageFacts, analyse
 from tidings.hygiene.spam.settings import AntivirusSettings
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,10 @@ class AntivirusStage:
         if self.settings.blocked_attachments != "off":
             context = context_for(message)
             if context.facts is None:
-                context.facts = await asyncio.to_thread(analyse, message.raw)
+                # A thread hop costs more than analysing a typical message inline.
+                raw = message.raw
+                context.facts = (await asyncio.to_thread(analyse, raw)
+                                 if len(raw) >= ANALYSE_IN_THREAD_BYTES else analyse(raw))
             findings = blocking_findings(context.facts)
             if findings:
                 what = f"{findings[0].kind.replace('_', ' ')}: {findings[0].filename}"

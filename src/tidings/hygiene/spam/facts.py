@@ -20,6 +20,9 @@ MAX_PARTS = 200
 
 _URL = re.compile(r"""(?i)\b(?:https?://|www\.)[^\s"'<>()\[\]{}]+""")
 
+# Analysing a message is CPU work: below this it is cheaper inline than a thread hop.
+ANALYSE_IN_THREAD_BYTES = 256 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Attachment:

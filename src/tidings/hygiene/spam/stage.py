@@ -16,7 +16,7 @@ from tidings.delivery.stages import Accept, AddHeaders, FileInto, Reject, StageI
 from tidings.hygiene.context import MessageContext, SpamSummary, context_for
 from tidings.hygiene.quarantine import Quarantine, local_accounts
 from tidings.hygiene.spam.bayes import Classification, TokenCounts, Totals, classify
-from tidings.hygiene.spam.facts import MessageFacts, analyse
+from tidings.hygiene.spam.facts import ANALYSE_IN_THREAD_BYTES, MessageFacts, analyse
 from tidings.hygiene.spam.rules import Hit, RuleLimits, bayes_rule, fired_rules, weigh, weights_of
 from tidings.hygiene.spam.scorer import (
     Action,
@@ -40,7 +40,6 @@ from tidings.store.services import SpamDataService, SpamLookup
 log = logging.getLogger(__name__)
 
 SPAM_FIELDS = ("X-Tidings-Spam-Flag", "X-Tidings-Spam-Score", "X-Tidings-Spam-Report")
-ANALYSE_IN_THREAD_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +65,7 @@ class SpamScorer:
         self.thresholds = thresholds_of(settings)
         self._weights: dict[str, float] | None = None
         self._weights_at = 0.0
+        self._untrained_until = 0.0  # monotonic time until which tokens are skipped
 
     async def weights(self) -> dict[str, float]:
         """Defaults < [spam.rules] < store overrides; the store is re-read every few seconds."""
@@ -99,14 +99,18 @@ class SpamScorer:
         fired, _ = fired_rules(facts, context, self.limits)
         weights = await self.weights()
         hits = weigh(fired, weights)
-        tokens = sorted(tokenize(facts)) if self.settings.bayes else []
+        # Until the classifier has learned enough it abstains, so its tokens are not
+        # worth making; the totals are re-checked every rule_cache_seconds.
+        untrained = time.monotonic() < self._untrained_until
+        tokens = sorted(tokenize(facts)) if self.settings.bayes and not untrained else []
         # One read for the counts, the totals and the sender lists.
         scopes = [0, int(accounts[0])] if len(accounts) == 1 else [0]
-        found = await self.data.lookup(
-            scopes, tokens, accounts,
-            min_totals=(self.settings.bayes_min_spam, self.settings.bayes_min_ham),
-        )
-        classification = self.classify(tokens, found) if self.settings.bayes else None
+        minimum = (self.settings.bayes_min_spam, self.settings.bayes_min_ham)
+        found = await self.data.lookup(scopes, tokens, accounts, min_totals=minimum)
+        if not untrained and (found.totals[0] < minimum[0] or found.totals[1] < minimum[1]):
+            self._untrained_until = time.monotonic() + self.settings.rule_cache_seconds
+        classification = (self.classify(tokens, found)
+                          if self.settings.bayes and not untrained else None)
         if classification is not None:
             band = bayes_rule(classification.probability)
             if band is not None and weights.get(band, 0.0) != 0.0:

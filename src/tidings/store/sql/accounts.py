@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.model.changes import ChangeOp, ObjectKind
@@ -33,14 +33,19 @@ def new_uid_validity() -> int:
     return int(time.time()) & 0xFFFFFFFF or 1
 
 
+# Built once: every write takes a modseq, and most record a change.
+_NEXT_MODSEQ = (
+    update(schema.accounts)
+    .where(schema.accounts.c.id == bindparam("p_account"))
+    .values(modseq=schema.accounts.c.modseq + 1)
+    .returning(schema.accounts.c.modseq)
+)
+_RECORD_CHANGE = insert(schema.changes)
+
+
 async def next_modseq(tx: Tx, account: AccountId) -> ModSeq:
     """Take the account's next modseq; the row lock orders concurrent writers."""
-    result = await tx.conn.execute(
-        update(schema.accounts)
-        .where(schema.accounts.c.id == account)
-        .values(modseq=schema.accounts.c.modseq + 1)
-        .returning(schema.accounts.c.modseq)
-    )
+    result = await tx.conn.execute(_NEXT_MODSEQ, {"p_account": account})
     value = result.scalar_one_or_none()
     if value is None:
         from tidings.model.errors import NotFound
@@ -61,15 +66,16 @@ async def record_change(
     uid: int | None = None,
 ) -> None:
     await conn.execute(
-        insert(schema.changes).values(
-            account_id=account,
-            modseq=modseq,
-            kind=kind.value,
-            object_id=object_id,
-            collection_id=collection_id,
-            op=op.value,
-            uid=uid,
-        )
+        _RECORD_CHANGE,
+        {
+            "account_id": account,
+            "modseq": modseq,
+            "kind": kind.value,
+            "object_id": object_id,
+            "collection_id": collection_id,
+            "op": op.value,
+            "uid": uid,
+        },
     )
 
 
