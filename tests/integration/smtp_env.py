@@ -96,7 +96,7 @@ async def _populate(store: Store, hasher: PasswordHasher) -> dict[str, Principal
 async def start_smtp_env(
     tmp_path: Path, ca: trustme.CA, *, plaintext_on_loopback: bool = False,
     max_messages_per_sender_per_hour: int | None = None,
-    smtp_settings: SMTPSettings | None = None,
+    smtp_settings: SMTPSettings | None = None, idle_seconds: float | None = None,
 ) -> AsyncIterator[SMTPEnv]:
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost", "127.0.0.1", HOSTNAME).configure_cert(server_tls)
@@ -117,6 +117,11 @@ async def start_smtp_env(
         limits=dataclasses.replace(settings.limits, max_message_bytes=MAX_MESSAGE_BYTES),
         smtp=smtp_settings or settings.smtp,
     )
+    if idle_seconds is not None:
+        limits = settings.limits
+        settings = dataclasses.replace(settings, limits=dataclasses.replace(
+            limits, idle_timeout_seconds=dataclasses.replace(
+                limits.idle_timeout_seconds, smtp=idle_seconds)))
     auth = Authenticator(store.directory, hasher=hasher, scram_iterations=4096)
     ctx = ServerContext(settings, store, auth, server_tls, asyncio.Event())
     listeners: list[Listener] = []

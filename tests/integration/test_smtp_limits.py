@@ -58,6 +58,21 @@ async def test_idle_session_gets_421_when_the_server_stops(env: SMTPEnv) -> None
     assert finals[1].startswith(b"421 4.3.2")
 
 
+async def test_a_silent_client_gets_421_after_the_idle_timeout_and_others_go_on(
+    tmp_path: Path, ca: trustme.CA
+) -> None:
+    async for short in start_smtp_env(tmp_path, ca, idle_seconds=0.3):
+        def silent(port: int) -> list[bytes]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                return read_replies(s, 2)  # the greeting, then nothing is sent
+
+        finals = await asyncio.to_thread(silent, short.ports["smtp"])
+        assert finals[1].startswith(b"421 4.4.2")
+        wire = b"EHLO c\r\nQUIT\r\n"
+        replies = await asyncio.to_thread(raw_session, short.ports["smtp"], wire, 3)
+        assert replies[-1].startswith(b"221")
+
+
 async def test_sender_rate_limit_answers_450_after_the_limit(env: SMTPEnv) -> None:
     one = (b"MAIL FROM:<s@remote.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
            + MESSAGE + b".\r\n")

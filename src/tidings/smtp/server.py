@@ -96,11 +96,13 @@ class _Driver:
         self.config = config
         self.stopping = stopping
         self.out = bytearray()
+        self._reading: asyncio.Timeout | None = None  # while waiting for client bytes
 
     async def run(self) -> None:
         session = self.session
         self.out += session.greeting().encode()
         stop_task: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
+        stop_task.add_done_callback(self._interrupt_read)
         try:
             while not session.closed:
                 step = session.next_step()
@@ -126,24 +128,33 @@ class _Driver:
             data, self.out = bytes(self.out), bytearray()
             await self.stream.send(data)
 
+    def _interrupt_read(self, _stop_task: asyncio.Future[Any]) -> None:
+        """Draining: a session waiting for the client's next command stops waiting now
+        (one that is delivering a message finishes it first)."""
+        if self._reading is not None:
+            self._reading.reschedule(asyncio.get_running_loop().time())
+
     async def _receive(self, stop_task: asyncio.Future[Any]) -> bool:
         """Flush, then wait for bytes; False when the session must end (421 sent)."""
         await self._flush()
-        read: asyncio.Future[Any] = asyncio.ensure_future(self.stream.receive())
-        done, _ = await asyncio.wait(
-            {read, stop_task}, timeout=self.config.idle_seconds,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if read not in done:
-            read.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StreamClosed):
-                await read
-            reply = r.SHUTTING_DOWN if stop_task in done else r.TIMEOUT
-            log.info("smtp.closing reason=%s", "shutdown" if stop_task in done else "idle")
+        data: bytes | None = None  # None: timed out or draining; b"": the client closed
+        if not stop_task.done():
+            # One timeout per read, no task: cheaper than asyncio.wait on two futures.
+            try:
+                async with asyncio.timeout(self.config.idle_seconds) as self._reading:
+                    data = await self.stream.receive()
+            except TimeoutError:
+                pass
+            finally:
+                self._reading = None
+        if data is None:
+            stopping = stop_task.done()
+            reply = r.SHUTTING_DOWN if stopping else r.TIMEOUT
+            log.info("smtp.closing reason=%s", "shutdown" if stopping else "idle")
             with contextlib.suppress(StreamClosed):
                 await self.stream.send(reply.encode())
             return False
-        self.session.receive_data(read.result())
+        self.session.receive_data(data)
         return True
 
     async def _start_tls(self, step: BeginTLS) -> bool:

@@ -19,6 +19,31 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_PARTS = 200
 
 _URL = re.compile(r"""(?i)\b(?:https?://|www\.)[^\s"'<>()\[\]{}]+""")
+_URL_MARKERS = ("http", "www.")
+
+
+def find_urls(text: str) -> list[str]:
+    """`_URL.findall(text)`, but the regex is tried only where "http" or "www." starts
+    (str.find is ~20x faster than the regex engine stepping through every position)."""
+    lower = text.lower()
+    if len(lower) != len(text):  # a few characters lower-case to two ("İ"): positions shift
+        return _URL.findall(text)
+    starts: list[int] = []
+    for marker in _URL_MARKERS:
+        at = lower.find(marker)
+        while at >= 0:
+            starts.append(at)
+            at = lower.find(marker, at + 1)
+    found: list[str] = []
+    end = 0
+    for at in sorted(starts):
+        if at < end:
+            continue  # inside the previous match, as findall would skip it
+        match = _URL.match(text, at)
+        if match is not None:
+            found.append(match.group())
+            end = match.end()
+    return found
 
 # Analysing a message is CPU work: below this it is cheaper inline than a thread hop.
 ANALYSE_IN_THREAD_BYTES = 256 * 1024
@@ -74,7 +99,7 @@ def analyse(raw: bytes) -> MessageFacts:
     collector.visit(root)
     plain = "\n".join(collector.plain)[:MAX_TEXT_CHARS]
     html_text = "\n".join(collector.html_text)[:MAX_TEXT_CHARS]
-    urls = tuple(_URL.findall(plain + "\n" + "\n".join(collector.html_raw)))
+    urls = tuple(find_urls(plain + "\n" + "\n".join(collector.html_raw)))
     return MessageFacts(
         headers=root.headers,
         subject=root.headers.get_decoded("subject") or "",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tidings.hygiene.spam.facts import analyse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tidings.hygiene.spam.facts import _URL, analyse, find_urls
 from tidings.hygiene.spam.rules import Hit
 from tidings.hygiene.spam.scorer import (
     Action,
@@ -84,3 +87,10 @@ def test_the_rejection_names_score_limit_and_rules() -> None:
     decision = Decision(1000, (Hit("GTUBE", 1000),), Action.REJECT, "score")
     text = rejection_text(decision, Thresholds())
     assert "1000" in text and ">= 15" in text and "GTUBE" in text
+
+
+@given(st.lists(st.sampled_from(["http://a.b", "HTTPS://X.y/z", "www.", "wWw.q.r", "xhttp://n",
+                                 "http", " ", "\n", "(", "a", "é", "İ", "_www.s", "://", "."]),
+                max_size=30).map("".join))
+def test_find_urls_finds_what_the_regex_finds(text: str) -> None:
+    assert find_urls(text) == _URL.findall(text)
