@@ -116,8 +116,9 @@ def find_body_start(raw: bytes, start: int = 0, end: int | None = None) -> tuple
         return start + 2, True
     if raw.startswith(b"\n", start) and start + 1 <= stop:
         return start + 1, True
-    lf_lf = raw.find(b"\n\n", start, stop)
     lf_crlf = raw.find(b"\n\r\n", start, stop)
+    # Only an LF LF before that one can win: don't scan a CRLF message's whole body.
+    lf_lf = raw.find(b"\n\n", start, stop if lf_crlf < 0 else lf_crlf + 2)
     candidates = [(p + 2) for p in (lf_lf,) if p >= 0] + [(p + 3) for p in (lf_crlf,) if p >= 0]
     if not candidates:
         return stop, False

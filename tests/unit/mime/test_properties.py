@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from tidings.mime.addresses import parse_address_list
 from tidings.mime.dates import parse_date
 from tidings.mime.encoded_words import decode_encoded_words
+from tidings.mime.headers import find_body_start
 from tidings.mime.imap_views import binary_bytes, body, body_structure, envelope, section_bytes
 from tidings.mime.index import parse_headers_for_store
 from tidings.mime.params import parse_content_disposition, parse_content_type
@@ -96,3 +97,23 @@ def test_header_value_parsers_never_raise(value: str) -> None:
 def test_transfer_decoders_never_raise(data: bytes) -> None:
     decode_base64(data)
     decode_quoted_printable(data)
+
+
+def _body_start_by_definition(raw: bytes) -> tuple[int, bool]:
+    """The first empty line, read literally: the earliest LF followed by LF or CRLF."""
+    if raw.startswith(b"\r\n"):
+        return 2, True
+    if raw.startswith(b"\n"):
+        return 1, True
+    for at in range(len(raw)):
+        if raw.startswith(b"\n\n", at):
+            return at + 2, True
+        if raw.startswith(b"\n\r\n", at):
+            return at + 3, True
+    return len(raw), False
+
+
+@given(st.lists(st.sampled_from([b"a", b":", b" ", b"\r", b"\n", b"\r\n", b"\n\r\n"]),
+                max_size=40).map(b"".join))
+def test_the_body_starts_after_the_first_empty_line(raw: bytes) -> None:
+    assert find_body_start(raw) == _body_start_by_definition(raw)
