@@ -143,8 +143,9 @@ async def asyncio_load(port: int, recipient: str, load: Load) -> None:
 class Tidings:
     """`tidings init` + `tidings serve` with only the smtp listener, default config."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, workers: int = 1) -> None:
         self.work = work
+        self.workers = workers  # `serve --workers`: processes sharing the listener
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.data = work / "data"
@@ -163,7 +164,7 @@ class Tidings:
         log = (self.work / "tidings.log").open("ab")
         self.proc = subprocess.Popen(
             [*TIDINGS, "serve", "--data", str(self.data), "--log-level", "warning",
-             f"--listen=smtp=127.0.0.1:{self.port}", *listen],
+             "--workers", str(self.workers), f"--listen=smtp=127.0.0.1:{self.port}", *listen],
             cwd=ROOT, stdout=log, stderr=log,
         )
         wait_for_port(self.port)
@@ -407,7 +408,8 @@ def versions() -> str:
     return f"Postfix {postfix}, Dovecot {dovecot}"
 
 
-def section(load: Load, tidings: list[RunResult], reference: list[RunResult]) -> str:
+def section(load: Load, tidings: list[RunResult], reference: list[RunResult],
+            workers: int = 1) -> str:
     n = load.messages
     t = statistics.median(r.rate(n) for r in tidings)
     p = statistics.median(r.rate(n) for r in reference)
@@ -427,7 +429,7 @@ Maildir (Postfix fsyncs its queue, Dovecot LMTP acknowledges after saving).
 
 | system | msg/s (median) | runs |
 | --- | ---: | --- |
-| Tidings | {t:.0f} | {runs_t} |
+| Tidings{f" (serve --workers {workers})" if workers > 1 else ""} | {t:.0f} | {runs_t} |
 | Postfix -> LMTP -> Dovecot (end to end) | {p:.0f} | {runs_p} |
 | Postfix, accepted into its queue only | {p_acc:.0f} | |
 
@@ -442,6 +444,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10 * 1024)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--load", choices=("smtp-source", "asyncio"), default="smtp-source")
+    parser.add_argument("--workers", type=int, default=1, help="tidings serve --workers N")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     install_reference()
@@ -450,7 +453,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tidings-bench-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)  # Postfix and Dovecot run as their own users
-        tidings, tidings_runs, reference_runs = Tidings(work), [], []
+        tidings, tidings_runs, reference_runs = Tidings(work, args.workers), [], []
         reference = PostfixDovecot(work, recipients=args.runs + 1)
         with _stopping(reference):
             reference.start()
@@ -462,7 +465,7 @@ def main() -> None:
                 print(f"run {index + 1}: tidings {tidings_runs[-1].rate(load.messages):.0f}"
                       f" msg/s, postfix+dovecot {reference_runs[-1].rate(load.messages):.0f}"
                       " msg/s", file=sys.stderr)
-    text = section(load, tidings_runs, reference_runs)
+    text = section(load, tidings_runs, reference_runs, args.workers)
     sys.stdout.write(text)
     if args.record:
         with RESULTS.open("a", encoding="utf-8") as results:

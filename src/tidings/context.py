@@ -29,16 +29,33 @@ class EnqueueSignal:
 
     def __init__(self) -> None:
         self._listeners: list[Callable[[], None]] = []
+        self._relays: list[Callable[[], None]] = []
 
     def connect(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
+    def relay_to(self, relay: Callable[[], None]) -> None:
+        """Also pass each local notification on (to the other worker processes,
+        whose scheduler may be the one running)."""
+        self._relays.append(relay)
+
     def notify(self) -> None:
+        self.notify_local()
+        for relay in self._relays:
+            self._call(relay)
+
+    def notify_local(self) -> None:
+        """Wake this process's listeners only: for a notification that came from a
+        relay, which must not echo it back."""
         for listener in self._listeners:
-            try:
-                listener()
-            except Exception:
-                log.exception("queue.enqueue_listener_failed")
+            self._call(listener)
+
+    @staticmethod
+    def _call(listener: Callable[[], None]) -> None:
+        try:
+            listener()
+        except Exception:
+            log.exception("queue.enqueue_listener_failed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Composition root: builds the services, opens every listener, drains on a signal.
 
 The one place where store, directory, protocols and web are wired together.
-`--workers N` (forked processes sharing the sockets) is not implemented yet.
+With `--workers N` a supervisor (server_workers.py) forks N processes that each run
+`run()` on the sockets it bound; worker 0 alone runs the singleton tasks.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from tidings.net.tls import TLSError, generate_self_signed, server_context
 from tidings.pop3.server import listeners as pop3_listeners
 from tidings.server_listeners import ServerListeners, StartupError
 from tidings.smtp.server import listeners as smtp_listeners
+from tidings.store.peers import PeerBus
 from tidings.store.services import Store
 from tidings.store_settings import open_configured_store
 from tidings.web.app import HealthCheck
+from tidings.worker_slot import WorkerSlot, tag_logs
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,21 @@ ProtocolListeners = Callable[[ServerContext], Mapping[str, Handler]]
 # Its function returns handlers by listener name, e.g. {"smtp": h, "submission": h2,
 # "submissions": h2}; implicit-TLS names get the TLS handshake from the listener.
 PROTOCOLS: tuple[ProtocolListeners, ...] = (smtp_listeners, imap_listeners, pop3_listeners)
+# ... and its names here: the listeners `serve --workers` binds before forking (the
+# supervisor builds no handlers). A unit test checks it against PROTOCOLS.
+SERVED_LISTENERS = frozenset(
+    {"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "http", "https"}
+)
 
-__all__ = ["PROTOCOLS", "RunningServer", "StartupError", "loopback_settings", "run", "running"]
+__all__ = [
+    "PROTOCOLS",
+    "SERVED_LISTENERS",
+    "RunningServer",
+    "StartupError",
+    "loopback_settings",
+    "run",
+    "running",
+]
 
 
 class _Pingable(Protocol):
@@ -141,14 +157,20 @@ async def running(
     *,
     protocols: tuple[ProtocolListeners, ...] | None = None,
     stopping: asyncio.Event | None = None,
+    worker: WorkerSlot | None = None,
 ) -> AsyncIterator[RunningServer]:
     """Open the store and every listener; on exit drain the sessions and close all.
 
-    Integration tests use this in-process with `loopback_settings`.
+    Integration tests use this in-process with `loopback_settings`. A `worker` of
+    `serve --workers` serves its inherited sockets and talks to its peers.
     Raises StartupError (bind failure, unreadable TLS files).
     """
     async with contextlib.AsyncExitStack() as stack:
-        store = await open_configured_store(settings)
+        peers = _open_peers(worker)
+        if peers is not None:
+            stack.callback(peers.close)
+        # The supervisor migrated the store before forking the workers.
+        store = await open_configured_store(settings, peers=peers, migrate=worker is None)
         stack.push_async_callback(store.close)
         # Store declares plain (hence invariant) attributes, and SQLStore's are the
         # concrete service classes; mypy rejects that even though it conforms.
@@ -160,9 +182,16 @@ async def running(
             tls=load_tls(settings),
             stopping=stopping or asyncio.Event(),
         )
+        if peers is not None:
+            # A message queued here may be for worker 0's scheduler, and one queued
+            # elsewhere for ours.
+            ctx.enqueued.relay_to(peers.enqueued)
+            peers.on_enqueued = ctx.enqueued.notify_local
         handlers = collect_handlers(ctx, PROTOCOLS if protocols is None else protocols)
         opened = await stack.enter_async_context(
-            ServerListeners(ctx, handlers, health_check(store))
+            ServerListeners(
+                ctx, handlers, health_check(store), worker.sockets if worker is not None else None
+            )
         )
         log.info("server.ready hostname=%s listeners=%s", ctx.hostname, opened.summary())
         yield RunningServer(ctx, opened.addresses)
@@ -170,39 +199,74 @@ async def running(
     log.info("server.stopped")
 
 
+def _open_peers(worker: WorkerSlot | None) -> PeerBus | None:
+    """This worker's hint channel to the others (store/peers.py); None alone."""
+    if worker is None or worker.count < 2:
+        return None
+    peers = PeerBus(worker.run_dir, worker.index, worker.count)
+    try:
+        peers.start()
+    except (OSError, ValueError) as exc:
+        raise StartupError(f"worker {worker.index}: cannot open its peer socket: {exc}") from None
+    return peers
+
+
 async def run(
-    settings: Settings, *, listen_overrides: Mapping[str, ListenAddress | None] | None = None
+    settings: Settings,
+    *,
+    listen_overrides: Mapping[str, ListenAddress | None] | None = None,
+    worker: WorkerSlot | None = None,
 ) -> None:
-    """Serve until SIGTERM/SIGINT, then drain sessions and return."""
+    """Serve until SIGTERM/SIGINT, then drain sessions and return.
+
+    As a `worker` of `serve --workers`, only worker 0 runs the singleton tasks
+    (outbound delivery, spam learning, maintenance); the others serve listeners.
+    """
     settings = settings.with_listeners(listen_overrides or {})
     setup_logging(settings.logging.level, settings.logging.format.value)
+    if worker is not None:
+        tag_logs(str(worker.index))
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, sig, stopping)
+    if worker is not None:
+        # The supervisor forks with these blocked, so a stop that came before the
+        # handlers were in place is delivered now instead of being lost.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
-        async with running(settings, stopping=stopping) as server:
-            # Only the real server delivers out; in-process test servers never
-            # resolve or connect to remote hosts unless a test starts this itself.
-            outbound = asyncio.create_task(
-                run_outbound(server.ctx, stopping, stages=outbound_stages(settings)),
-                name="outbound",
-            )
-            # The spam learner follows the change log (hygiene/spam/learner.py).
-            learner = build_learner(settings, server.ctx.store)
-            learning = (asyncio.create_task(learner.run(stopping), name="spam-learner")
-                        if learner is not None else None)
-            maintenance = asyncio.create_task(
-                run_maintenance(server.ctx.store, stopping), name="maintenance"
-            )
-            await stopping.wait()
-            await outbound
-            await maintenance
-            if learning is not None:
-                await learning
+        async with running(settings, stopping=stopping, worker=worker) as server:
+            if worker is None or worker.runs_singletons:
+                await _run_singletons(server, settings, stopping)
+            else:
+                await stopping.wait()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def _run_singletons(
+    server: RunningServer, settings: Settings, stopping: asyncio.Event
+) -> None:
+    """The background tasks one process of the server runs, until `stopping`."""
+    # Only the real server delivers out; in-process test servers never
+    # resolve or connect to remote hosts unless a test starts this itself.
+    outbound = asyncio.create_task(
+        run_outbound(server.ctx, stopping, stages=outbound_stages(settings)),
+        name="outbound",
+    )
+    # The spam learner follows the change log (hygiene/spam/learner.py).
+    learner = build_learner(settings, server.ctx.store)
+    learning = (asyncio.create_task(learner.run(stopping), name="spam-learner")
+                if learner is not None else None)
+    maintenance = asyncio.create_task(
+        run_maintenance(server.ctx.store, stopping), name="maintenance"
+    )
+    await stopping.wait()
+    await outbound
+    await maintenance
+    if learning is not None:
+        await learning
 
 
 def _on_signal(sig: signal.Signals, stopping: asyncio.Event) -> None:
@@ -213,15 +277,25 @@ def _on_signal(sig: signal.Signals, stopping: asyncio.Event) -> None:
 def serve(
     settings: Settings, *, listen_overrides: Mapping[str, ListenAddress | None] | None = None
 ) -> None:
-    """Run the server in a new event loop (uvloop when installed) until it stops."""
+    """Run the server in a new event loop (uvloop when installed) until it stops; with
+    `[server] workers` above 1, as a supervisor of that many forked processes.
+    Raises StartupError."""
+    if settings.server.workers > 1:
+        from tidings.server_workers import supervise
+
+        supervise(settings.with_listeners(listen_overrides or {}))
+        return
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(run(settings, listen_overrides=listen_overrides))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's when it is installed, else asyncio's default."""
     try:
         import uvloop
-
-        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
     except ImportError:
-        loop_factory = None
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(run(settings, listen_overrides=listen_overrides))
+        return None
+    return uvloop.new_event_loop
 
 
 def loopback_settings(data_dir: Path, *listeners: str, hostname: str = "localhost") -> Settings:

@@ -20,6 +20,7 @@ from tidings.net.tls import server_context
 from tidings.web.api import api_mount
 from tidings.web.app import HealthCheck, HTTPServer, create_app
 from tidings.web.console import console_mount
+from tidings.worker_slot import BACKLOG, Sockets
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,23 @@ class StartupError(Exception):
 
 
 class ServerListeners:
-    """Opens every enabled listener that has a handler; drains them all on exit."""
+    """Opens every enabled listener that has a handler; drains them all on exit.
+
+    With `sockets` (a worker of `serve --workers`), a listener accepts on the sockets
+    bound for its name instead of binding its address; one without them is skipped.
+    """
 
     def __init__(
-        self, ctx: ServerContext, handlers: Mapping[str, Handler], health: HealthCheck
+        self,
+        ctx: ServerContext,
+        handlers: Mapping[str, Handler],
+        health: HealthCheck,
+        sockets: Sockets | None = None,
     ) -> None:
         self.ctx = ctx
         self.health = health
         self.handlers = handlers
+        self.sockets = sockets
         self.tcp: list[Listener] = []
         self.http: list[HTTPServer] = []
 
@@ -67,13 +77,17 @@ class ServerListeners:
         settings = self.ctx.settings
         limits = settings.limits
         for name, address in settings.enabled_listeners().items():
+            handler = self.handlers.get(name)
+            if handler is None and name not in HTTP_LISTENERS:
+                log.info("listener.skipped name=%s reason=no_protocol_handler", name)
+                continue
+            if self.sockets is not None and name not in self.sockets:
+                log.error("listener.skipped name=%s reason=not_bound_by_supervisor", name)
+                continue
             if name in HTTP_LISTENERS:
                 self._open_http(name, address)
                 continue
-            handler = self.handlers.get(name)
-            if handler is None:
-                log.info("listener.skipped name=%s reason=no_protocol_handler", name)
-                continue
+            assert handler is not None
             listener = Listener(
                 ListenerConfig(
                     name=name,
@@ -84,6 +98,8 @@ class ServerListeners:
                     max_connections=limits.max_connections_per_listener,
                     max_per_ip=limits.max_connections_per_ip,
                     proxy_trusted=self._proxy_networks(name),
+                    sockets=tuple(self.sockets[name]) if self.sockets is not None else (),
+                    backlog=BACKLOG if self.sockets is not None else 100,
                 )
             )
             # Export zeros from the start, so dashboards see every listener.
@@ -127,6 +143,7 @@ class ServerListeners:
                 port=address.port,
                 ssl_context=ssl_context,
                 idle_seconds=settings.limits.idle_timeout_seconds.http,
+                sock=self.sockets[name][0] if self.sockets is not None else None,
                 max_connections=settings.limits.max_connections_per_listener,
                 grace_seconds=settings.limits.drain_seconds,
             )

@@ -17,7 +17,7 @@ from tidings.cli.common import (
     opened_store,
     quiet_logging,
 )
-from tidings.config import ListenAddress, parse_listen_override
+from tidings.config import MAX_WORKERS, ListenAddress, parse_listen_override, parse_workers
 from tidings.net.tls import TLSError
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ def run_serve(args: argparse.Namespace) -> int:
         overrides[name] = address
     if args.log_level:
         settings = settings.with_log_level(args.log_level)
+    if args.workers is not None:
+        settings = settings.with_workers(parse_workers(args.workers, "--workers"))
     from tidings.server import StartupError, serve  # the whole server: only when serving
 
     try:
@@ -77,9 +79,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 def add_serve_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve_help = (
-        "Run the server: every enabled listener in one process, until SIGTERM or "
-        "Ctrl-C, which stop accepting, let sessions finish (limits.drain_seconds) "
-        "and exit 0. --workers (several processes) is not implemented yet."
+        "Run the server: every enabled listener, until SIGTERM or Ctrl-C, which stop "
+        "accepting, let sessions finish (limits.drain_seconds) and exit 0. With "
+        "--workers N, a supervisor binds the listeners and forks N processes that "
+        "share them, restarting any that dies."
     )
     parser = commands.add_parser("serve", help="run the server", description=serve_help)
     add_config_options(parser)
@@ -89,6 +92,12 @@ def add_serve_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         metavar="NAME=HOST:PORT",
         help="override one listener (repeatable); NAME= disables it. Names: smtp, "
         "submission, submissions, imap, imaps, pop3, pop3s, managesieve, http, https",
+    )
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        help=f"server processes sharing the listeners: 1 to {MAX_WORKERS}, or auto (one "
+        "per CPU); overrides [server] workers (default 1: one process, no supervisor)",
     )
     parser.add_argument(
         "--log-level",

@@ -10,6 +10,7 @@ import asyncio
 import enum
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 from collections import Counter
@@ -70,6 +71,10 @@ class ListenerConfig:
     # Set: connections must come from these networks and start with a PROXY header
     # (v1 or v2) naming the real client. Not with implicit TLS (see proxy_networks).
     proxy_trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None
+    # Already bound and listening (by the supervisor of `serve --workers`, shared by
+    # every worker): accept on these instead of binding host and port.
+    sockets: tuple[socket.socket, ...] = ()
+    backlog: int = 100
 
     def __post_init__(self) -> None:
         if self.proxy_trusted is not None and self.ssl is not None:
@@ -106,7 +111,7 @@ class Listener:
 
     def __init__(self, config: ListenerConfig) -> None:
         self.config = config
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._per_ip: Counter[str] = Counter()
         self._open = 0
@@ -123,21 +128,27 @@ class Listener:
     @property
     def bound(self) -> list[tuple[str, int]]:
         """The (host, port) pairs actually bound, e.g. to learn a port-0 choice."""
-        if self._server is None:
-            return []
-        return [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in self._server.sockets]
+        return [
+            (str(s.getsockname()[0]), int(s.getsockname()[1]))
+            for server in self._servers
+            for s in server.sockets
+        ]
 
     async def start(self) -> None:
         """Bind and start accepting. Raises OSError when the address cannot be bound."""
         cfg = self.config
-        self._server = await asyncio.start_server(
-            self._on_connect,
-            host=cfg.host,
-            port=cfg.port,
-            ssl=cfg.ssl,
-            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if cfg.ssl else None,
-            reuse_address=True,
-        )
+        tls_timeout = TLS_HANDSHAKE_SECONDS if cfg.ssl else None
+        if cfg.sockets:
+            for sock in cfg.sockets:
+                self._servers.append(await asyncio.start_server(
+                    self._on_connect, sock=sock, ssl=cfg.ssl,
+                    ssl_handshake_timeout=tls_timeout, backlog=cfg.backlog,
+                ))
+        else:
+            self._servers.append(await asyncio.start_server(
+                self._on_connect, host=cfg.host, port=cfg.port, ssl=cfg.ssl,
+                ssl_handshake_timeout=tls_timeout, reuse_address=True, backlog=cfg.backlog,
+            ))
         self._accepting = True
         for host, port in self.bound:
             log.info(
@@ -151,8 +162,8 @@ class Listener:
     def stop_accepting(self) -> None:
         """Close the listening socket; running sessions go on."""
         self._accepting = False
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
 
     async def drain(self, grace_seconds: float) -> int:
         """Stop accepting, wait up to `grace_seconds` for sessions, cancel the rest.
@@ -168,10 +179,10 @@ class Listener:
         if pending:
             log.warning("listener.cancelled name=%s sessions=%d", self.name, len(pending))
             await asyncio.wait(pending, timeout=CLOSE_SECONDS + 1)
-        if self._server is not None:
+        for server in self._servers:
             try:
                 async with asyncio.timeout(CLOSE_SECONDS):
-                    await self._server.wait_closed()
+                    await server.wait_closed()
             except TimeoutError:
                 log.warning("listener.close_timeout name=%s", self.name)
         log.info("listener.stopped name=%s", self.name)

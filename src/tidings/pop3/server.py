@@ -7,6 +7,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tidings.net.listener import Endpoint, Handler, RefuseReason
@@ -126,15 +127,23 @@ def listeners(ctx: ServerContext) -> dict[str, Handler]:
             allow_plaintext_on_loopback=settings.auth.allow_plaintext_on_loopback,
             idle_seconds=settings.limits.idle_timeout_seconds.pop3,
         ),
-        maildrop_locks(settings.redis.url),
+        maildrop_locks(
+            settings.redis.url,
+            settings.server.run_dir / "pop3" if settings.server.workers > 1 else None,
+        ),
     )
     endpoint = server.endpoint()
     return {"pop3": endpoint, "pop3s": endpoint}
 
 
-def maildrop_locks(redis_url: str | None) -> MaildropLocks:
-    """In-process locks for one node; Redis locks when nodes share a Redis."""
+def maildrop_locks(redis_url: str | None, lock_dir: Path | None = None) -> MaildropLocks:
+    """In-process locks for one process; lock files in `lock_dir` when several worker
+    processes share the node; Redis locks when nodes share a Redis."""
     if redis_url is None:
+        if lock_dir is not None:
+            from tidings.pop3.commands.locks_file import FileMaildropLocks
+
+            return FileMaildropLocks(lock_dir)
         return LocalMaildropLocks()
     import redis.asyncio as aioredis
 

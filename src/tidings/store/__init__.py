@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tidings.store.changes import LocalNotifier
 from tidings.store.sql.database import Durability
+from tidings.store.sql.process_lock import ProcessLock
 from tidings.store.sql.store import SQLStore
 
 
@@ -19,6 +21,8 @@ async def open_store(
     inline_max_bytes: int = 65536,
     redis_url: str | None = None,
     migrate: bool = True,
+    notifier: LocalNotifier | None = None,
+    process_lock: ProcessLock | None = None,
 ) -> SQLStore:
     """Open (and by default migrate) the store at `url`: `sqlite:///PATH` or
     `postgresql://...`. The engine-specific class is chosen from the URL."""
@@ -35,6 +39,8 @@ async def open_store(
         max_batch=max_batch,
         inline_max_bytes=inline_max_bytes,
         redis_url=redis_url,
+        notifier=notifier,
+        process_lock=process_lock,
     )
     await store.open(migrate=migrate)
     return store

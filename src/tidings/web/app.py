@@ -79,9 +79,10 @@ class HTTPServer:
         idle_seconds: float = 75.0,
         max_connections: int | None = None,
         grace_seconds: float = 10.0,
+        sock: socket.socket | None = None,  # already listening (`serve --workers`)
     ) -> None:
         self.name = name
-        self._sock = _bind(host, port)
+        self._sock = sock if sock is not None else _bind(host, port)
         config = uvicorn.Config(
             app,
             lifespan="off",

@@ -13,6 +13,7 @@ import asyncio
 import fcntl
 import os
 import threading
+import weakref
 from pathlib import Path
 from types import TracebackType
 
@@ -32,6 +33,7 @@ class ProcessLock:
         self._local = asyncio.Lock()
         self._fd: int | None = None
         self._pid = 0
+        self._closer: weakref.finalize[[int], ProcessLock] | None = None
         self.contended = 0  # acquisitions that had to wait for another process
 
     async def __aenter__(self) -> ProcessLock:
@@ -74,17 +76,21 @@ class ProcessLock:
             self._local.release()
 
     def close(self) -> None:
-        """Close the lock file (releasing the lock if held); the next use reopens it."""
-        if self._fd is not None and self._pid == os.getpid():
-            os.close(self._fd)
-        self._fd = None
+        """Close the lock file (releasing the lock if held); the next use reopens it.
+        Dropping the last reference to the lock does the same."""
+        if self._closer is not None:
+            self._closer()
+        self._fd = self._closer = None
 
     def _descriptor(self) -> int:
         # A descriptor inherited through fork shares its lock with the parent, so a
         # child opens its own.
         if self._fd is None or self._pid != os.getpid():
+            self.close()  # in a child: only its copy of the parent's descriptor
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._pid = os.getpid()
+            # The Database that holds the lock has no hook for it at close.
+            self._closer = weakref.finalize(self, os.close, self._fd)
         return self._fd
 
     def _release_local_after(self, work: asyncio.Future[None]) -> None:

@@ -15,6 +15,7 @@ from tidings.store.sql.directory import SQLDirectoryService
 from tidings.store.sql.greylist import SQLGreylist
 from tidings.store.sql.mail import SQLMailService
 from tidings.store.sql.migrations import migrate as run_migrations
+from tidings.store.sql.process_lock import ProcessLock
 from tidings.store.sql.quarantine import SQLQuarantine
 from tidings.store.sql.queue import SQLQueueService
 from tidings.store.sql.spam import SQLSpamData
@@ -36,6 +37,8 @@ class SQLStore:
         max_batch: int = 256,
         inline_max_bytes: int = 65536,
         redis_url: str | None = None,
+        notifier: LocalNotifier | None = None,
+        process_lock: ProcessLock | None = None,
     ) -> None:
         self.db = Database(
             url,
@@ -43,11 +46,13 @@ class SQLStore:
             group_commit=group_commit,
             max_wait_ms=max_wait_ms,
             max_batch=max_batch,
+            process_lock=process_lock,
         )
         self.redis_url = redis_url
-        # With Redis, every node's sessions hear about every node's commits.
+        # With Redis, every node's sessions hear about every node's commits; without
+        # it, `notifier` (the workers' peer channel) or this process alone.
         self.notifier: LocalNotifier | RedisNotifier = (
-            RedisNotifier(redis_url) if redis_url else LocalNotifier()
+            RedisNotifier(redis_url) if redis_url else notifier or LocalNotifier()
         )
         self.blobs = SQLBlobStore(
             self.db,
