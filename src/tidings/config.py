@@ -102,7 +102,8 @@ class ServerSettings:
     hostname: str
     data_dir: Path
     # Server processes sharing the listening sockets (`serve --workers`); 1: one
-    # process, no supervisor. "auto" in the file means os.cpu_count().
+    # process, no supervisor. A config file without the key means "auto", one per
+    # CPU (os.cpu_count()); default_settings (in-process servers) says 1.
     workers: int = 1
 
     @property
@@ -283,9 +284,11 @@ def default_listeners(*, as_root: bool | None = None) -> dict[str, ListenAddress
 
 
 def default_settings(data_dir: Path, hostname: str = "localhost") -> Settings:
-    """Every setting at its default for a data directory."""
+    """Every setting at its default for a data directory, but one process (`workers`
+    1): these settings serve in-process servers, which are one process by nature."""
     return settings_from_mapping(
-        {"server": {"hostname": hostname}}, base_dir=data_dir.absolute(), source="<defaults>"
+        {"server": {"hostname": hostname, "workers": 1}},
+        base_dir=data_dir.absolute(), source="<defaults>",
     )
 
 
@@ -353,7 +356,7 @@ def parse_workers(value: object, where: str) -> int:
 def _workers(t: _Table) -> int:
     value = t._get("workers")
     if value is None:
-        return 1
+        value = "auto"  # a mail server uses every core, as Postfix and Dovecot do
     return parse_workers(value, f"{t.source}: {t.where('workers')}")
 
 

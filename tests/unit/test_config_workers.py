@@ -17,8 +17,8 @@ def workers(value: object) -> int:
     return settings_from_mapping(data, base_dir=BASE, source="t.toml").server.workers
 
 
-def test_the_default_is_one_process() -> None:
-    assert settings_from_mapping({}, base_dir=BASE).server.workers == 1
+def test_a_file_without_the_key_runs_one_worker_per_cpu() -> None:
+    assert settings_from_mapping({}, base_dir=BASE).server.workers == min(64, os.cpu_count() or 1)
 
 
 def test_a_count_or_auto_is_accepted() -> None:

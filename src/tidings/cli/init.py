@@ -32,6 +32,7 @@ CONFIG_TEMPLATE = """\
 [server]
 hostname = "{hostname}"   # the name in SMTP greetings and the TLS certificate
 # data_dir = "."
+# workers = "auto"          # server processes: one per CPU; 1 for a single process
 
 [database]
 # url = "sqlite:///{data_dir}/tidings.db"   # or "postgresql://user@host/db"

@@ -97,7 +97,7 @@ def add_serve_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--workers",
         metavar="N",
         help=f"server processes sharing the listeners: 1 to {MAX_WORKERS}, or auto (one "
-        "per CPU); overrides [server] workers (default 1: one process, no supervisor)",
+        "per CPU); overrides [server] workers (default \"auto\"; 1: one process, no supervisor)",
     )
     parser.add_argument(
         "--log-level",
