@@ -143,9 +143,11 @@ async def asyncio_load(port: int, recipient: str, load: Load) -> None:
 class Tidings:
     """`tidings init` + `tidings serve` with only the smtp listener, default config."""
 
-    def __init__(self, work: Path, workers: int = 1) -> None:
+    def __init__(self, work: Path, workers: int | None = None) -> None:
         self.work = work
-        self.workers = workers  # `serve --workers`: processes sharing the listener
+        # `serve --workers`: processes sharing the listener; None: the config's
+        # default ("auto", one per CPU).
+        self.workers = workers
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.data = work / "data"
@@ -164,7 +166,8 @@ class Tidings:
         log = (self.work / "tidings.log").open("ab")
         self.proc = subprocess.Popen(
             [*TIDINGS, "serve", "--data", str(self.data), "--log-level", "warning",
-             "--workers", str(self.workers), f"--listen=smtp=127.0.0.1:{self.port}", *listen],
+             *(["--workers", str(self.workers)] if self.workers is not None else []),
+             f"--listen=smtp=127.0.0.1:{self.port}", *listen],
             cwd=ROOT, stdout=log, stderr=log,
         )
         wait_for_port(self.port)
@@ -408,8 +411,14 @@ def versions() -> str:
     return f"Postfix {postfix}, Dovecot {dovecot}"
 
 
+def _workers_text(workers: int | None) -> str:
+    if workers is None:
+        return f"default config: {os.cpu_count()} workers, one per CPU"
+    return f"serve --workers {workers}"
+
+
 def section(load: Load, tidings: list[RunResult], reference: list[RunResult],
-            workers: int = 1) -> str:
+            workers: int | None = None) -> str:
     n = load.messages
     t = statistics.median(r.rate(n) for r in tidings)
     p = statistics.median(r.rate(n) for r in reference)
@@ -429,7 +438,7 @@ Maildir (Postfix fsyncs its queue, Dovecot LMTP acknowledges after saving).
 
 | system | msg/s (median) | runs |
 | --- | ---: | --- |
-| Tidings{f" (serve --workers {workers})" if workers > 1 else ""} | {t:.0f} | {runs_t} |
+| Tidings ({_workers_text(workers)}) | {t:.0f} | {runs_t} |
 | Postfix -> LMTP -> Dovecot (end to end) | {p:.0f} | {runs_p} |
 | Postfix, accepted into its queue only | {p_acc:.0f} | |
 
@@ -444,7 +453,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10 * 1024)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--load", choices=("smtp-source", "asyncio"), default="smtp-source")
-    parser.add_argument("--workers", type=int, default=1, help="tidings serve --workers N")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="tidings serve --workers N (default: the config's, one per CPU)")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     install_reference()

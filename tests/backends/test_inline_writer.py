@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -105,5 +106,36 @@ async def test_a_failed_batch_member_leaves_the_inline_connection_usable(tmp_pat
         assert results[1] == "c.example"
         assert await db.write(lambda tx: _insert(tx, "d.example")) == "d.example"
         assert await _count_domains(db) == 3
+    finally:
+        await db.close()
+
+
+async def test_quick_reads_run_inline_and_see_every_commit(tmp_path: Path) -> None:
+    db = await _open(tmp_path)
+    threads: list[str] = []
+
+    async def _count(conn: AsyncConnection) -> int:
+        threads.append(threading.current_thread().name)
+        query = select(func.count()).select_from(schema.domains)
+        return int((await conn.execute(query)).scalar_one())
+
+    try:
+        seen = []
+        for name in ("a.test", "b.test", "c.test"):
+            await db.write(lambda tx, name=name: _insert(tx, name))
+            seen.append(await db.read(_count, quick=True))
+        assert seen == [1, 2, 3]  # one connection kept open, a fresh snapshot per read
+        # Many at once, and one that fails: each gets its answer, the next still works.
+        counts = await asyncio.gather(*(db.read(_count, quick=True) for _ in range(20)))
+        assert counts == [3] * 20
+
+        async def _fails(conn: AsyncConnection) -> int:
+            await conn.execute(select(func.count()).select_from(schema.domains))
+            raise LookupError("boom")
+
+        with pytest.raises(LookupError):
+            await db.read(_fails, quick=True)
+        assert await db.read(_count, quick=True) == 3
+        assert set(threads) == {threading.main_thread().name}  # never a thread hop
     finally:
         await db.close()

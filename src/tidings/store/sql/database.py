@@ -99,6 +99,8 @@ class Database:
         self.writer_engine: AsyncEngine = self._create_inline_engine(WRITER_THREADED)
         # Quick reads (SQLite files only): see read().
         self.quick_engine: AsyncEngine = self._create_inline_engine(())
+        self._quick_conn: AsyncConnection | None = None
+        self._quick_lock = asyncio.Lock()
         self._queue: asyncio.Queue[_Pending[Any]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         # Without group commit SQLite still allows one writer at a time.
@@ -182,10 +184,9 @@ class Database:
             self.url,
             async_creator=inline_creator(database, threaded=threaded, **options),
             poolclass=AsyncAdaptedQueuePool,
-            # The writer is one task; quick readers overlap only while one of them
-            # opens a connection. No overflow: closing one runs in a thread, and that
-            # wait would let more readers overlap and open more (a churn we measured).
-            pool_size=1 if threaded else 4,
+            # One connection each: the writer is one task, and quick readers share
+            # one connection kept open (see _read_quick).
+            pool_size=1,
             max_overflow=0,
         )
         self._sqlite_events(engine, set_isolation=False)
@@ -201,6 +202,9 @@ class Database:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
+        if self._quick_conn is not None:
+            await self._quick_conn.close()
+            self._quick_conn = None
         for inline in (self.writer_engine, self.quick_engine):
             if inline is not self.engine:
                 await inline.dispose()
@@ -215,13 +219,24 @@ class Database:
         file they then run inline on the event loop instead of hopping to
         aiosqlite's thread and back, which costs more than the lookups; a scan,
         a search or anything that reads many rows must not be quick."""
-        engine = self.quick_engine if quick else self.engine
         try:
-            async with engine.connect() as conn, conn.begin():
+            if quick and self.quick_engine is not self.engine:
+                return await self._read_quick(fn)
+            async with self.engine.connect() as conn, conn.begin():
                 return await fn(conn)
         except OperationalError as exc:
             log.warning("store.read_failed error=%s", exc)
             raise TemporaryFailure("the database is unavailable; try again") from exc
+
+    async def _read_quick(self, fn: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """On one connection kept open: a pool checkout, reset and checkin cost more
+        than the lookups. Quick reads never yield, so the lock is free in practice."""
+        async with self._quick_lock:
+            conn = self._quick_conn
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._quick_conn = await self.quick_engine.connect()
+            async with conn.begin():
+                return await fn(conn)
 
     async def write(self, fn: WriteFn[T]) -> T:
         """Run `fn` in a write transaction; returns after the durable commit."""

@@ -22,8 +22,9 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-# Statements that may block on the write lock of another connection or process.
-WRITER_THREADED = ("BEGIN",)
+# What may wait on the disk or on another process: BEGIN (the write lock) and
+# COMMIT (the fsync). A reader's BEGIN DEFERRED and COMMIT wait for neither.
+WRITER_THREADED = ("BEGIN", "COMMIT")
 
 
 async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
@@ -138,8 +139,11 @@ class InlineConnection:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        # The fsync (and any WAL checkpoint) happens here: keep it off the loop.
-        await _in_thread(self._conn.commit)
+        # A writer's fsync (and any WAL checkpoint) happens here: keep it off the loop.
+        if "COMMIT" in self.threaded:
+            await _in_thread(self._conn.commit)
+        else:
+            self._conn.commit()
 
     async def rollback(self) -> None:
         self._conn.rollback()
