@@ -400,7 +400,7 @@ def machine() -> str:
                 break
     load = os.getloadavg()[0]
     return (f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
-            f"1-minute load average {load:.1f} at the end (the machine was shared)")
+            f"1-minute load average {load:.1f} at the end (the benchmark's own processes included)")
 
 
 def versions() -> str:
