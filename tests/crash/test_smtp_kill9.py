@@ -1,4 +1,5 @@
-"""kill -9 of `tidings serve` under SMTP load: every message that got its 250 is in
+"""kill -9 of `tidings serve` (supervisor and workers at once) under SMTP load: every
+message that got its 250 is in
 its mailbox after the restart, and everything queued for a remote host is delivered
 (ARCHITECTURE.md rule 3; issue "Mail transport", restart safety)."""
 
@@ -89,9 +90,11 @@ class Server:
         listen += [f"--listen=smtp=127.0.0.1:{self.smtp_port}",
                    f"--listen=submission=127.0.0.1:{self.submission_port}"]
         with self.log.open("ab") as stderr:
+            # Its own process group: with the default one worker per CPU, a kill
+            # takes the supervisor and every worker at once, as a crash would.
             self.proc = await asyncio.create_subprocess_exec(
                 *TIDINGS, "serve", "--data", str(self.data), *listen, cwd=ROOT,
-                stdout=stderr, stderr=stderr,
+                stdout=stderr, stderr=stderr, start_new_session=True,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -104,10 +107,19 @@ class Server:
         raise AssertionError("tidings serve did not start listening")
 
     async def kill(self) -> None:
+        """SIGKILL to the supervisor and its workers together; returns once all are gone."""
         assert self.proc is not None
         with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
         assert await self.proc.wait() == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("a worker outlived SIGKILL")
 
     async def stop(self) -> None:
         assert self.proc is not None
