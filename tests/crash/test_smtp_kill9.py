@@ -1,7 +1,7 @@
 """kill -9 of `tidings serve` (supervisor and workers at once) under SMTP load: every
-message that got its 250 is in
-its mailbox after the restart, and everything queued for a remote host is delivered
-(ARCHITECTURE.md rule 3; issue "Mail transport", restart safety)."""
+message that got its 250 is in its mailbox after the restart, and everything queued
+for a remote host is delivered (ARCHITECTURE.md rule 3; issue "Mail transport",
+restart safety)."""
 
 from __future__ import annotations
 
