@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tidings.delivery.stages import Accept, AddHeaders, FileInto, Reject, StageInput, Verdict
@@ -58,8 +58,10 @@ class SpamScorer:
     """Scores one message for a set of recipient accounts (no side effects)."""
 
     def __init__(self, data: SpamDataService, settings: SpamSettings,
-                 limits: RuleLimits | None = None) -> None:
+                 limits: RuleLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.data = data
+        self.clock = clock
         self.settings = settings
         self.limits = limits or RuleLimits()
         self.thresholds = thresholds_of(settings)
@@ -69,7 +71,7 @@ class SpamScorer:
 
     async def weights(self) -> dict[str, float]:
         """Defaults < [spam.rules] < store overrides; the store is re-read every few seconds."""
-        now = time.monotonic()
+        now = self.clock()
         if self._weights is None or now - self._weights_at >= self.settings.rule_cache_seconds:
             stored = await self.data.rule_weights()
             self._weights = weights_of({**self.settings.rules, **stored})
@@ -101,14 +103,14 @@ class SpamScorer:
         hits = weigh(fired, weights)
         # Until the classifier has learned enough it abstains, so its tokens are not
         # worth making; the totals are re-checked every rule_cache_seconds.
-        untrained = time.monotonic() < self._untrained_until
+        untrained = self.clock() < self._untrained_until
         tokens = sorted(tokenize(facts)) if self.settings.bayes and not untrained else []
         # One read for the counts, the totals and the sender lists.
         scopes = [0, int(accounts[0])] if len(accounts) == 1 else [0]
         minimum = (self.settings.bayes_min_spam, self.settings.bayes_min_ham)
         found = await self.data.lookup(scopes, tokens, accounts, min_totals=minimum)
         if not untrained and (found.totals[0] < minimum[0] or found.totals[1] < minimum[1]):
-            self._untrained_until = time.monotonic() + self.settings.rule_cache_seconds
+            self._untrained_until = self.clock() + self.settings.rule_cache_seconds
         classification = (self.classify(tokens, found)
                           if self.settings.bayes and not untrained else None)
         if classification is not None:

@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast
 
-import pytest
-
-from tidings.hygiene.spam import stage
 from tidings.hygiene.spam.settings import SpamSettings
 from tidings.hygiene.spam.stage import SpamScorer
 from tidings.model.ids import AccountId
@@ -34,14 +31,11 @@ class Counting:
         return {}
 
 
-async def test_tokens_are_skipped_while_untrained_and_made_again_after_the_recheck(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_tokens_are_skipped_while_untrained_and_made_again_after_the_recheck() -> None:
     now = [1000.0]
-    monkeypatch.setattr(stage.time, "monotonic", lambda: now[0])
     data = Counting(totals=(1, 1))
     settings = replace(SpamSettings(), bayes_min_spam=5, bayes_min_ham=5, rule_cache_seconds=30)
-    scorer = SpamScorer(cast(SpamDataService, data), settings)
+    scorer = SpamScorer(cast(SpamDataService, data), settings, clock=lambda: now[0])
     raw = plain(subject="Cheap watches", body="cheap cheap watches\r\n")
     first = await scorer.score(raw, None, [AccountId(1)])
     second = await scorer.score(raw, None, [AccountId(1)])
