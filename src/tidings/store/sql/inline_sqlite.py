@@ -1,4 +1,4 @@
-"""An aiosqlite look-alike for the group-commit writer: statements run inline, commits in a thread.
+"""An aiosqlite look-alike for the writer and quick readers: statements run inline.
 
 aiosqlite runs every call on its own thread and hops back, which costs hundreds
 of microseconds per call on a loaded machine; a delivery makes about a dozen
@@ -9,7 +9,9 @@ the event-loop thread is cheaper than the hop. What may wait on the disk or on
 another process runs in a worker thread instead: BEGIN (it may wait for the
 write lock up to busy_timeout), COMMIT (the fsync and the WAL checkpoint) and
 close. Durability does not change: COMMIT is the same COMMIT, and the writer
-still awaits it before it acknowledges anyone.
+still awaits it before it acknowledges anyone. Quick readers (`Database.read(fn,
+quick=True)`) use the same driver with nothing in a thread: in WAL mode a
+reader's BEGIN DEFERRED and COMMIT wait for no lock and write nothing.
 
 Only the parts of aiosqlite's API that SQLAlchemy's aiosqlite dialect uses are
 here (`sqlalchemy.dialects.sqlite.aiosqlite`, `sqlalchemy.connectors.asyncio`).
