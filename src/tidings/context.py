@@ -17,7 +17,9 @@ from tidings.config import Settings
 from tidings.store.services import Store
 
 if TYPE_CHECKING:
+    from tidings.delivery.limits import SenderRateLimit
     from tidings.directory.auth import Authenticator
+    from tidings.net.worker_connections import WorkerConnections
 
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,10 @@ class ServerContext:
     stopping: asyncio.Event
     # Submission and other producers notify; the outbound scheduler listens.
     enqueued: EnqueueSignal = field(default_factory=EnqueueSignal)
+    # With `serve --workers`: the server-wide per-IP connection counts, and how to
+    # make a sender rate limit server-wide (both over the peer bus). None alone.
+    connections: WorkerConnections | None = None
+    share_sender_rate: Callable[[SenderRateLimit], None] | None = None
 
     @property
     def hostname(self) -> str:

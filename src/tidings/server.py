@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import ssl
@@ -19,6 +20,7 @@ from typing import Protocol, cast
 
 from tidings.config import LISTENER_NAMES, Durability, ListenAddress, Settings, default_settings
 from tidings.context import ServerContext
+from tidings.delivery.limits import SenderRateLimit
 from tidings.delivery.outbound import run_outbound
 from tidings.directory.auth import Authenticator
 from tidings.directory.login_cache import LoginCache
@@ -31,6 +33,7 @@ from tidings.maintenance import run_maintenance
 from tidings.model.errors import TemporaryFailure
 from tidings.net.listener import Handler
 from tidings.net.tls import TLSError, generate_self_signed, server_context
+from tidings.net.worker_connections import WorkerConnections
 from tidings.pop3.server import listeners as pop3_listeners
 from tidings.server_listeners import ServerListeners, StartupError
 from tidings.smtp.server import listeners as smtp_listeners
@@ -181,6 +184,10 @@ async def running(
             authenticator=build_authenticator(settings, services, stack),
             tls=load_tls(settings),
             stopping=stopping or asyncio.Event(),
+            connections=share_connections(peers) if peers is not None else None,
+            share_sender_rate=(
+                functools.partial(share_sender_rate, peers) if peers is not None else None
+            ),
         )
         if peers is not None:
             # A message queued here may be for worker 0's scheduler, and one queued
@@ -188,6 +195,10 @@ async def running(
             ctx.enqueued.relay_to(peers.enqueued)
             peers.on_enqueued = ctx.enqueued.notify_local
         handlers = collect_handlers(ctx, PROTOCOLS if protocols is None else protocols)
+        if peers is not None:
+            # Every limit is wired (build_servers shares the sender rate): ask the
+            # others for their counts, and make them drop our predecessor's.
+            peers.announce()
         opened = await stack.enter_async_context(
             ServerListeners(
                 ctx, handlers, health_check(store), worker.sockets if worker is not None else None
@@ -209,6 +220,24 @@ def _open_peers(worker: WorkerSlot | None) -> PeerBus | None:
     except (OSError, ValueError) as exc:
         raise StartupError(f"worker {worker.index}: cannot open its peer socket: {exc}") from None
     return peers
+
+
+def share_connections(peers: PeerBus) -> WorkerConnections:
+    """`max_connections_per_ip` over every worker: report ours, count theirs."""
+    connections = WorkerConnections(peers.connections_changed)
+    peers.on_connections = connections.peer_changed
+    peers.on_connections_reset = connections.peer_reset
+    peers.connection_counts = connections.own
+    return connections
+
+
+def share_sender_rate(peers: PeerBus, rate: SenderRateLimit) -> None:
+    """`max_messages_per_sender_per_hour` over every worker: each worker's windows
+    hold every worker's accepted messages."""
+    rate.relay = peers.sender_accepted
+    peers.on_sender = rate.count_elsewhere
+    peers.on_sender_window = rate.adopt
+    peers.sender_windows = rate.windows
 
 
 async def run(

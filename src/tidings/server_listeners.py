@@ -97,6 +97,10 @@ class ServerListeners:
                     ssl=self.ctx.tls if name in IMPLICIT_TLS_LISTENERS else None,
                     max_connections=limits.max_connections_per_listener,
                     max_per_ip=limits.max_connections_per_ip,
+                    address_counts=(
+                        self.ctx.connections.for_listener(name)
+                        if self.ctx.connections is not None else None
+                    ),
                     proxy_trusted=self._proxy_networks(name),
                     sockets=tuple(self.sockets[name]) if self.sockets is not None else (),
                     backlog=BACKLOG if self.sockets is not None else 100,

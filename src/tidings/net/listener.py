@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from tidings import metrics
 from tidings.logctx import bind_session, unbind
@@ -55,6 +56,34 @@ class Endpoint:
 Handler = HandlerFn | Endpoint
 
 
+class AddressCounts(Protocol):
+    """Open connections per client address (`address_key`) for one listener: this
+    process's own (the default), or the whole server's with `serve --workers`
+    (net/worker_connections.py)."""
+
+    def count(self, key: str) -> int: ...
+    def opened(self, key: str) -> None: ...
+    def closed(self, key: str) -> None: ...
+
+
+class LocalAddressCounts:
+    """This process's connections only."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+
+    def count(self, key: str) -> int:
+        return self._open[key]
+
+    def opened(self, key: str) -> None:
+        self._open[key] += 1
+
+    def closed(self, key: str) -> None:
+        self._open[key] -= 1
+        if self._open[key] <= 0:
+            del self._open[key]
+
+
 def as_endpoint(handler: Handler) -> Endpoint:
     return handler if isinstance(handler, Endpoint) else Endpoint(handle=handler)
 
@@ -75,6 +104,8 @@ class ListenerConfig:
     # every worker): accept on these instead of binding host and port.
     sockets: tuple[socket.socket, ...] = ()
     backlog: int = 100
+    # `max_per_ip` counts these; None: this listener's own connections.
+    address_counts: AddressCounts | None = None
 
     def __post_init__(self) -> None:
         if self.proxy_trusted is not None and self.ssl is not None:
@@ -113,7 +144,7 @@ class Listener:
         self.config = config
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._per_ip: Counter[str] = Counter()
+        self._per_ip = config.address_counts or LocalAddressCounts()
         self._open = 0
         self._accepting = False
 
@@ -193,7 +224,7 @@ class Listener:
             return RefuseReason.SHUTTING_DOWN
         if self._open > self.config.max_connections:
             return RefuseReason.LISTENER_FULL
-        if self._per_ip[key] >= self.config.max_per_ip:
+        if self._per_ip.count(key) >= self.config.max_per_ip:
             return RefuseReason.ADDRESS_FULL
         return None
 
@@ -225,13 +256,11 @@ class Listener:
             if reason is not None:
                 await self._refuse(stream, reason)
             else:
-                self._per_ip[key] += 1
+                self._per_ip.opened(key)
                 try:
                     await self._run_session(stream)
                 finally:
-                    self._per_ip[key] -= 1
-                    if self._per_ip[key] <= 0:
-                        del self._per_ip[key]
+                    self._per_ip.closed(key)
         finally:
             await _close(stream)
             self._open -= 1

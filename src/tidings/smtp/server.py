@@ -197,6 +197,8 @@ def build_servers(
     smtp = settings.smtp
     per_hour = max_messages_per_sender_per_hour or smtp.max_messages_per_sender_per_hour
     rate = SenderRateLimit(per_hour) if per_hour else None
+    if rate is not None and ctx.share_sender_rate is not None:
+        ctx.share_sender_rate(rate)  # counted across the workers of `serve --workers`
     servers: dict[str, SMTPServer] = {}
     for kind in ListenerKind:
         services = SMTPServices(
