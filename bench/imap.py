@@ -176,11 +176,16 @@ async def idle_memory_kib(port: int, pids: Callable[[], list[int]], connections:
     the server's total RSS before and after (KiB). One session selects INBOX first,
     so what is shared by every session (Tidings' snapshot, Dovecot's index) is in
     "before"."""
-    warm = await Client.connect(port)
-    await warm.login(user)
-    await warm.command("SELECT INBOX")
-    await warm.command("LOGOUT")
-    await warm.close()
+    async def warm_up() -> None:
+        warm = await Client.connect(port)
+        await warm.login(user)
+        await warm.command("SELECT INBOX")
+        await warm.command("LOGOUT")
+        await warm.close()
+
+    # Several at once, so that each of Tidings' workers (one per CPU) builds its
+    # snapshot before "before", as one session does for a single process.
+    await asyncio.gather(*(warm_up() for _ in range(4 * (os.cpu_count() or 1))))
     await asyncio.sleep(1.0)
     before = process_memory_kib(pids())
     opened: list[Client] = []

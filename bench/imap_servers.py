@@ -141,8 +141,9 @@ class TidingsServer:
         wait_for_port(self.port)
 
     def pids(self) -> list[int]:
+        """The server and its workers (one per CPU by default), as for Dovecot."""
         assert self.process is not None
-        return [self.process.pid]
+        return descendants(self.process.pid)
 
     def stop(self) -> None:
         if self.process is not None:
