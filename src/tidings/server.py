@@ -30,6 +30,8 @@ from tidings.hygiene.spam.wiring import build_learner
 from tidings.imap.server import listeners as imap_listeners
 from tidings.logging_setup import setup_logging
 from tidings.maintenance import run_maintenance
+from tidings.metrics import REGISTRY
+from tidings.metrics_workers import WorkerMetrics
 from tidings.model.errors import TemporaryFailure
 from tidings.net.listener import Handler
 from tidings.net.tls import TLSError, generate_self_signed, server_context
@@ -172,6 +174,9 @@ async def running(
         peers = _open_peers(worker)
         if peers is not None:
             stack.callback(peers.close)
+        worker_metrics = await _open_worker_metrics(worker)
+        if worker_metrics is not None:
+            stack.push_async_callback(worker_metrics.close)
         # The supervisor migrated the store before forking the workers.
         store = await open_configured_store(settings, peers=peers, migrate=worker is None)
         stack.push_async_callback(store.close)
@@ -201,7 +206,11 @@ async def running(
             peers.announce()
         opened = await stack.enter_async_context(
             ServerListeners(
-                ctx, handlers, health_check(store), worker.sockets if worker is not None else None
+                ctx,
+                handlers,
+                health_check(store),
+                worker.sockets if worker is not None else None,
+                scrape=worker_metrics.scrape if worker_metrics is not None else None,
             )
         )
         log.info("server.ready hostname=%s listeners=%s", ctx.hostname, opened.summary())
@@ -220,6 +229,21 @@ def _open_peers(worker: WorkerSlot | None) -> PeerBus | None:
     except (OSError, ValueError) as exc:
         raise StartupError(f"worker {worker.index}: cannot open its peer socket: {exc}") from None
     return peers
+
+
+async def _open_worker_metrics(worker: WorkerSlot | None) -> WorkerMetrics | None:
+    """This worker's metrics socket, so /metrics in any worker shows them all; None
+    alone (the registry is the whole server then)."""
+    if worker is None or worker.count < 2:
+        return None
+    worker_metrics = WorkerMetrics(worker.run_dir, worker.index, worker.count, REGISTRY)
+    try:
+        await worker_metrics.start()
+    except OSError as exc:
+        raise StartupError(
+            f"worker {worker.index}: cannot open its metrics socket: {exc}"
+        ) from None
+    return worker_metrics
 
 
 def share_connections(peers: PeerBus) -> WorkerConnections:

@@ -15,6 +15,7 @@ from tidings.calendar.scheduling import build_scheduler
 from tidings.config import IMPLICIT_TLS_LISTENERS, ListenAddress
 from tidings.context import ServerContext
 from tidings.dav.router import routes as dav_routes
+from tidings.metrics_workers import Scrape
 from tidings.net.listener import Handler, Listener, ListenerConfig, as_endpoint
 from tidings.net.tls import server_context
 from tidings.web.api import api_mount
@@ -44,11 +45,13 @@ class ServerListeners:
         handlers: Mapping[str, Handler],
         health: HealthCheck,
         sockets: Sockets | None = None,
+        scrape: Scrape | None = None,
     ) -> None:
         self.ctx = ctx
         self.health = health
         self.handlers = handlers
         self.sockets = sockets
+        self.scrape = scrape  # /metrics over every worker; None: this process's registry
         self.tcp: list[Listener] = []
         self.http: list[HTTPServer] = []
 
@@ -138,7 +141,9 @@ class ServerListeners:
             allow_plaintext_on_loopback=settings.auth.allow_plaintext_on_loopback,
             scheduler=scheduler,
         )
-        app = create_app(self.health, routes=[*self._admin_routes(), *dav])
+        app = create_app(
+            self.health, routes=[*self._admin_routes(), *dav], scrape=self.scrape
+        )
         try:
             server = HTTPServer(
                 app,

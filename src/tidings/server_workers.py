@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tidings.config import Settings
 from tidings.logging_setup import setup_logging
+from tidings.metrics_workers import socket_path as metrics_socket_path
 from tidings.server_listeners import HTTP_LISTENERS, StartupError
 from tidings.store.peers import PeerBus, socket_path
 from tidings.worker_slot import Sockets, WorkerSlot, bind_listeners, close_all
@@ -103,8 +104,10 @@ def _wait_for_threads() -> None:
 
 
 def _remove_peer_sockets(run_dir: Path, count: int) -> None:
+    """The workers' peer and metrics sockets (a worker killed late leaves its own)."""
     for index in range(count):
         socket_path(run_dir, index).unlink(missing_ok=True)
+        metrics_socket_path(run_dir, index).unlink(missing_ok=True)
 
 
 @dataclass

@@ -33,8 +33,13 @@ def create_app(
     *,
     registry: CollectorRegistry = REGISTRY,
     routes: Sequence[BaseRoute] = (),
+    scrape: Callable[[], Awaitable[bytes]] | None = None,
 ) -> Starlette:
-    """The ASGI app with /healthz, /metrics and any extra routes (protocol routers)."""
+    """The ASGI app with /healthz, /metrics and any extra routes (protocol routers).
+
+    `scrape`, when given (a worker of `serve --workers`), makes the /metrics body:
+    every worker's metrics (metrics_workers.py) instead of `registry` alone.
+    """
 
     async def healthz(request: Request) -> Response:
         try:
@@ -46,7 +51,8 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry) if scrape is None else await scrape()
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(
         routes=[
