@@ -20,7 +20,6 @@ import re
 import signal
 import smtplib
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -33,7 +32,8 @@ import httpx
 import pytest
 
 from tests.integration.outbound_env import FakeDNS, FakeRemote
-from tests.integration.test_runtime import free_ports, run_cli, tidings_command
+from tests.integration.test_runtime import free_ports, run_cli
+from tests.integration.workers_env import SECONDS, ServedWorkers, start_serve
 from tidings.config import LISTENER_NAMES, load_settings
 from tidings.directory.admin import DirectoryAdmin
 from tidings.server import SERVED_LISTENERS, collect_handlers, loopback_settings, running
@@ -49,7 +49,6 @@ SENDER = f"sender@{DOMAIN}"
 PASSWORD = "workers test password"
 REMOTE = "bob@remote.test"
 LISTENERS = ("smtp", "submission", "imap", "pop3", "http")
-SECONDS = 10.0  # the most any awaited event may take on a loaded machine
 
 
 class BackgroundLoop:
@@ -70,35 +69,13 @@ class BackgroundLoop:
 
 
 @dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
+class Server(ServedWorkers):
     ports: dict[str, int]
-    log: Path
     remote: FakeRemote
 
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def worker_pids(self) -> dict[int, int]:
-        """Worker number -> pid of its latest start."""
-        found = re.findall(r"worker\.started worker=(\d+) pid=(\d+)", self.text())
-        return {int(index): int(pid) for index, pid in found}
-
-    def worker_of(self, client_port: int) -> int:
+    def worker_of_port(self, client_port: int) -> int:
         """The worker that accepted the connection from our `client_port`."""
-        pattern = rf"session\.start .*peer=127\.0\.0\.1:{client_port} worker=(\d+)"
-        found = re.findall(pattern, self.text())
-        assert found, f"no session.start for client port {client_port}"
-        return int(found[-1])
-
-    def wait_for_log(self, pattern: str, count: int = 1) -> None:
-        """Wait for a line from the server process (another process: its log is the
-        only event we can see)."""
-        deadline = time.monotonic() + SECONDS
-        while len(re.findall(pattern, self.text())) < count:
-            assert self.proc.poll() is None, self.text()[-3000:]
-            assert time.monotonic() < deadline, f"no {pattern!r} in:\n{self.text()[-3000:]}"
-            time.sleep(0.02)
+        return self.worker_of("127.0.0.1", client_port)
 
 
 async def _add_users(data: Path) -> None:
@@ -130,26 +107,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "command_timeout_seconds = 5\n"
         )
     ports = dict(zip(LISTENERS, free_ports(len(LISTENERS)), strict=True))
-    listen = [f"--listen={n}=127.0.0.1:{ports[n]}" if n in ports else f"--listen={n}="
-              for n in LISTENER_NAMES]
-    log = data.parent / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*tidings_command(), "serve", "--data", str(data), "--workers", "2", *listen],
-            stdout=out, stderr=out, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    handle = Server(proc, ports, log, remote)
+    served = start_serve(data, ports)
+    handle = Server(served.proc, served.log, ports, remote)
     try:
-        handle.wait_for_log(r"server\.ready .* worker=0")
-        handle.wait_for_log(r"server\.ready .* worker=1")
+        handle.wait_ready()
         yield handle
     finally:
-        if proc.poll() is None:
-            for pid in handle.worker_pids().values():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            proc.kill()
-            proc.wait(SECONDS)
+        handle.kill()
         background.run(remote.close())
         dns.close()
         background.close()
@@ -162,7 +126,7 @@ def message(subject: str, to: str = RCPT) -> str:
 def send_one(server: Server, subject: str) -> int:
     """Deliver one message over a new SMTP connection; returns the worker that took it."""
     with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=SECONDS) as smtp:
-        worker = server.worker_of(smtp.sock.getsockname()[1])
+        worker = server.worker_of_port(smtp.sock.getsockname()[1])
         smtp.sendmail(SENDER, [RCPT], message(subject))
     return worker
 
@@ -209,7 +173,7 @@ def test_idle_in_one_worker_wakes_on_a_delivery_in_the_other(server: Server) -> 
     imap = imap_login(server)
     try:
         imap.select("INBOX")
-        idle_worker = server.worker_of(imap.sock.getsockname()[1])
+        idle_worker = server.worker_of_port(imap.sock.getsockname()[1])
         tag = imap._new_tag().decode()  # type: ignore[attr-defined]
         imap.send(f"{tag} IDLE\r\n".encode())
         assert imap.readline().startswith(b"+")
@@ -240,7 +204,7 @@ def pop3_on(server: Server, worker: int) -> poplib.POP3:
     """A POP3 connection accepted by `worker`."""
     for _ in range(40):
         pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=SECONDS)
-        if server.worker_of(pop.sock.getsockname()[1]) == worker:
+        if server.worker_of_port(pop.sock.getsockname()[1]) == worker:
             return pop
         pop.quit()
     pytest.fail(f"no POP3 connection reached worker {worker}")
@@ -267,7 +231,7 @@ def test_pop3_maildrop_lock_excludes_across_workers(server: Server) -> None:
 def test_a_message_queued_through_worker_1_is_delivered_at_once(server: Server) -> None:
     for _ in range(40):
         smtp = smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=SECONDS)
-        if server.worker_of(smtp.sock.getsockname()[1]) == 1:
+        if server.worker_of_port(smtp.sock.getsockname()[1]) == 1:
             break
         smtp.quit()
     else:

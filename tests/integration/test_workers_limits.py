@@ -15,15 +15,13 @@ import re
 import signal
 import smtplib
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.integration.test_runtime import free_ports, run_cli, tidings_command
-from tidings.config import LISTENER_NAMES
+from tests.integration.test_runtime import free_ports, run_cli
+from tests.integration.workers_env import SECONDS, ServedWorkers, start_serve
 
 pytestmark = pytest.mark.slow
 
@@ -32,37 +30,15 @@ RCPT = f"rcpt@{DOMAIN}"
 SENDER = "someone@elsewhere.test"
 PER_HOUR = 3
 PER_IP = 3
-SECONDS = 10.0  # the most any awaited event may take on a loaded machine
 
 
 @dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
+class Server(ServedWorkers):
     port: int
-    log: Path
 
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def worker_pids(self) -> dict[int, int]:
-        found = re.findall(r"worker\.started worker=(\d+) pid=(\d+)", self.text())
-        return {int(index): int(pid) for index, pid in found}
-
-    def worker_of(self, smtp: smtplib.SMTP) -> int:
+    def worker_of_client(self, smtp: smtplib.SMTP) -> int:
         host, port = smtp.sock.getsockname()[:2]
-        found = re.findall(rf"session\.start .*peer={re.escape(host)}:{port} worker=(\d+)",
-                           self.text())
-        assert found, f"no session.start for {host}:{port}"
-        return int(found[-1])
-
-    def wait_for_log(self, pattern: str, count: int = 1) -> None:
-        """Wait for a line from the server (another process: its log is the only event
-        we can see)."""
-        deadline = time.monotonic() + SECONDS
-        while len(re.findall(pattern, self.text())) < count:
-            assert self.proc.poll() is None, self.text()[-3000:]
-            assert time.monotonic() < deadline, f"no {pattern!r} in:\n{self.text()[-3000:]}"
-            time.sleep(0.02)
+        return self.worker_of(host, port)
 
     @contextlib.contextmanager
     def only(self, worker: int) -> Iterator[None]:
@@ -99,18 +75,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     text += f"\n[smtp]\nmax_messages_per_sender_per_hour = {PER_HOUR}\n"
     config.write_text(text, encoding="utf-8")
     (port,) = free_ports(1)
-    listen = [f"--listen={n}=127.0.0.1:{port}" if n == "smtp" else f"--listen={n}="
-              for n in LISTENER_NAMES]
-    log = data.parent / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*tidings_command(), "serve", "--data", str(data), "--workers", "2", *listen],
-            stdout=out, stderr=out, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    handle = Server(proc, port, log)
+    served = start_serve(data, {"smtp": port})
+    proc = served.proc
+    handle = Server(proc, served.log, port)
     try:
-        handle.wait_for_log(r"server\.ready .* worker=0")
-        handle.wait_for_log(r"server\.ready .* worker=1")
+        handle.wait_ready()
         yield handle
     finally:
         for pid in handle.worker_pids().values():
@@ -141,7 +110,7 @@ def test_the_hourly_sender_limit_holds_across_workers(server: Server) -> None:
         for worker in (0, 1):
             with server.only(worker):
                 sessions[worker] = server.connect("127.0.0.2")
-            assert server.worker_of(sessions[worker]) == worker
+            assert server.worker_of_client(sessions[worker]) == worker
             sessions[worker].ehlo("client.test")
         # Alternate between the workers: each alone would allow 3 of its own.
         replies = [send(sessions[i % 2], f"limited {i}") for i in range(5)]
@@ -160,7 +129,7 @@ def test_the_per_ip_connection_limit_holds_across_workers(server: Server) -> Non
         for worker in (0, 0, 1):
             with server.only(worker):
                 held.append(server.connect(client))
-            assert server.worker_of(held[-1]) == worker
+            assert server.worker_of_client(held[-1]) == worker
         # Worker 0 has 2 and worker 1 has 1: each alone is under the limit of 3.
         for worker in (0, 1):
             with server.only(worker), pytest.raises(smtplib.SMTPConnectError) as refused:
@@ -175,7 +144,7 @@ def test_the_per_ip_connection_limit_holds_across_workers(server: Server) -> Non
         server.wait_for_log(rf"session\.end .*peer={re.escape(client)}:{port} ")
         with server.only(0):
             held.append(server.connect(client))
-        assert server.worker_of(held[-1]) == 0
+        assert server.worker_of_client(held[-1]) == 0
     finally:
         for smtp in held:
             with contextlib.suppress(smtplib.SMTPException, OSError):

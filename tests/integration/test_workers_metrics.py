@@ -4,13 +4,9 @@ it shows every worker's metrics, each sample labelled `worker="N"`
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import signal
 import smtplib
-import subprocess
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,37 +16,19 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.test_runtime import free_ports, run_cli, tidings_command
-from tidings.config import LISTENER_NAMES
+from tests.integration.test_runtime import free_ports, run_cli
+from tests.integration.workers_env import SECONDS, ServedWorkers, start_serve
 
 pytestmark = pytest.mark.slow
 
-SECONDS = 10.0  # the most any awaited event may take on a loaded machine
 SCRAPES = 8
 
 
 @dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
+class Server(ServedWorkers):
     smtp: int
     http: int
-    log: Path
     data: Path
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def wait_for_log(self, pattern: str) -> None:
-        """The server is another process: its log is the only event we can see."""
-        deadline = time.monotonic() + SECONDS
-        while not re.search(pattern, self.text()):
-            assert self.proc.poll() is None, self.text()[-3000:]
-            assert time.monotonic() < deadline, f"no {pattern!r} in:\n{self.text()[-3000:]}"
-            time.sleep(0.02)
-
-    def worker_pids(self) -> list[int]:
-        return [int(pid) for pid in re.findall(r"worker\.started worker=\d+ pid=(\d+)",
-                                               self.text())]
 
 
 @pytest.fixture(scope="module")
@@ -60,26 +38,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert done.returncode == 0, done.stderr
     smtp, http = free_ports(2)
     ports = {"smtp": smtp, "http": http}
-    listen = [f"--listen={n}=127.0.0.1:{ports[n]}" if n in ports else f"--listen={n}="
-              for n in LISTENER_NAMES]
-    log = data.parent / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*tidings_command(), "serve", "--data", str(data), "--workers", "2", *listen],
-            stdout=out, stderr=out, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    handle = Server(proc, smtp, http, log, data)
+    served = start_serve(data, ports)
+    handle = Server(served.proc, served.log, smtp, http, data)
     try:
-        handle.wait_for_log(r"server\.ready .* worker=0")
-        handle.wait_for_log(r"server\.ready .* worker=1")
+        handle.wait_ready()
         yield handle
     finally:
-        if proc.poll() is None:
-            for pid in handle.worker_pids():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            proc.kill()
-            proc.wait(SECONDS)
+        handle.kill()
 
 
 def connect_once(server: Server) -> None:
