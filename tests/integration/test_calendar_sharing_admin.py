@@ -17,7 +17,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.integration.admin_api_env import basic
-from tests.integration.test_cli_parity import CLI, _remote, _restore_logging, cli, server
+from tests.integration.test_cli_parity import CLI, _remote, cli, server
 from tidings.admin.service import AdminService
 from tidings.cli.common import load_config, opened_store
 from tidings.dav.router import routes
@@ -31,7 +31,7 @@ from tidings.store.services import AuditFilter, Store
 from tidings.web.api import api_mount
 from tidings.web.app import HTTPServer, create_app
 
-__all__ = ["_restore_logging", "cli", "server"]
+__all__ = ["cli", "server"]
 
 PASSWORD = "correct horse battery"
 ALICE, BOB, CAROL = "alice@example.test", "bob@example.test", "carol@example.test"

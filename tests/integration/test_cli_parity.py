@@ -9,8 +9,7 @@ import asyncio
 import contextlib
 import getpass
 import json
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -183,16 +182,6 @@ class CLI:
     def audit(self, action: str) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = self.json("audit", "list", "--action", action)
         return records
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI installs a root handler on the (captured) stderr; take it away after."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 import getpass
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
@@ -26,15 +24,6 @@ class CLI:
         out, err = self.capsys.readouterr()
         assert result == code, err
         return json.loads(out) if out.strip() else None
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture
