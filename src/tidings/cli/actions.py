@@ -8,9 +8,7 @@ import argparse
 from typing import TYPE_CHECKING, TypeAlias
 
 from tidings.cli.common import add_leaf
-from tidings.cli.directory import Action, Admin, run_action
-from tidings.model.directory import Principal, PrincipalKind
-from tidings.model.errors import InvalidInput
+from tidings.cli.directory import Action, run_action
 
 if TYPE_CHECKING:  # the class is not subscriptable at run time
     SubParsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -37,16 +35,3 @@ def actions_of(commands: SubParsers, name: str) -> SubParsers:
         if isinstance(action, argparse._SubParsersAction):
             return action
     raise LookupError(f"`tidings {name}` has no actions")
-
-
-async def principal_of_kind(
-    admin: Admin, address: str, kinds: frozenset[PrincipalKind]
-) -> Principal:
-    """The principal, checked to be of a kind the command manages."""
-    principal = await admin.directory.principal(admin.actor, address)
-    if principal.kind not in kinds:
-        wanted = " or ".join(sorted(k.value for k in kinds))
-        raise InvalidInput(
-            f"{principal.name} is a {principal.kind.value}, not a {wanted}", field="address"
-        )
-    return principal

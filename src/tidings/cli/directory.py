@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 
 from tidings.admin.auth import local_operator
 from tidings.admin.roles import Actor
@@ -81,8 +82,10 @@ async def domain_remove(admin: Admin, args: argparse.Namespace) -> object:
 
 
 # --- principals of every kind --------------------------------------------------------
-async def _of_kind(admin: Admin, address: str, kinds: set[PrincipalKind]) -> Principal:
-    """The principal, checked to be of the kind the command manages."""
+async def principal_of_kind(
+    admin: Admin, address: str, kinds: AbstractSet[PrincipalKind]
+) -> Principal:
+    """The principal, checked to be of a kind the command manages."""
     principal = await admin.directory.principal(admin.actor, address)
     if principal.kind not in kinds:
         wanted = " or ".join(sorted(k.value for k in kinds))
@@ -127,7 +130,7 @@ async def principal_list(admin: Admin, args: argparse.Namespace) -> object:
 
 
 async def principal_show(admin: Admin, args: argparse.Namespace) -> object:
-    principal = await _of_kind(admin, args.address, _kinds(args))
+    principal = await principal_of_kind(admin, args.address, _kinds(args))
     view: dict[str, object] = dict(principal_as_json(principal))
     view["aliases"] = list(await admin.directory.aliases(admin.actor, principal.name))
     if principal.kind is PrincipalKind.GROUP:
@@ -137,7 +140,7 @@ async def principal_show(admin: Admin, args: argparse.Namespace) -> object:
 
 
 async def principal_remove(admin: Admin, args: argparse.Namespace) -> object:
-    principal = await _of_kind(admin, args.address, _kinds(args))
+    principal = await principal_of_kind(admin, args.address, _kinds(args))
     await admin.directory.delete(admin.actor, principal.name)
     return {"removed": principal.name}
 
@@ -166,7 +169,7 @@ async def user_add(admin: Admin, args: argparse.Namespace) -> object:
 
 
 async def user_passwd(admin: Admin, args: argparse.Namespace) -> object:
-    await _of_kind(admin, args.address, _kinds(args))
+    await principal_of_kind(admin, args.address, _kinds(args))
     generated = await admin.directory.reset_password(
         admin.actor, args.address, read_password(args)
     )
@@ -181,7 +184,7 @@ async def user_totp(admin: Admin, args: argparse.Namespace) -> object:
     factors = admin.service.second_factor
     if factors is None:
         raise NotFound("this store keeps no second factors")
-    principal = await _of_kind(admin, args.address, {PrincipalKind.USER})
+    principal = await principal_of_kind(admin, args.address, {PrincipalKind.USER})
     if args.totp_action == "disable":
         await factors.disable(admin.actor, principal.name)
         return {"address": principal.name, "totp": "disabled"}

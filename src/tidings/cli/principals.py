@@ -14,9 +14,9 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from tidings.admin.dns import DNSRecord, dns_records
-from tidings.cli.actions import actions_of, group, leaf, principal_of_kind
+from tidings.cli.actions import actions_of, group, leaf
 from tidings.cli.common import EXIT_USAGE, CLIError
-from tidings.cli.directory import Admin, principal_list, principal_show
+from tidings.cli.directory import Admin, principal_list, principal_of_kind, principal_show
 from tidings.directory.admin import app_password_as_json, principal_as_json
 from tidings.model.directory import PrincipalKind, Role
 
