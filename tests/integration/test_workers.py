@@ -123,12 +123,17 @@ def message(subject: str, to: str = RCPT) -> str:
     return f"From: <{SENDER}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\r\nHello.\r\n"
 
 
-def send_one(server: Server, subject: str) -> int:
-    """Deliver one message over a new SMTP connection; returns the worker that took it."""
-    with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=SECONDS) as smtp:
-        worker = server.worker_of_port(smtp.sock.getsockname()[1])
+def send_one(server: Server, subject: str, worker: int | None = None) -> int:
+    """Deliver one message over a new SMTP connection (accepted by `worker` when
+    given); returns the worker that took it."""
+    with contextlib.ExitStack() as placing:
+        if worker is not None:
+            placing.enter_context(server.only(worker))
+        smtp = smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=SECONDS)
+    with smtp:
+        took = server.worker_of_port(smtp.sock.getsockname()[1])
         smtp.sendmail(SENDER, [RCPT], message(subject))
-    return worker
+    return took
 
 
 def imap_login(server: Server) -> imaplib.IMAP4:
@@ -177,12 +182,8 @@ def test_idle_in_one_worker_wakes_on_a_delivery_in_the_other(server: Server) -> 
         tag = imap._new_tag().decode()  # type: ignore[attr-defined]
         imap.send(f"{tag} IDLE\r\n".encode())
         assert imap.readline().startswith(b"+")
-        for attempt in range(40):
-            if send_one(server, f"wake {attempt}") != idle_worker:
-                break
-            read_until_exists(imap)  # delivered by its own worker
-        else:
-            pytest.fail("no delivery reached the other worker")
+        other = 1 - idle_worker
+        assert send_one(server, "wake", worker=other) == other
         # The IDLE session learns of it only through the peer channel: IDLE does not poll.
         read_until_exists(imap)
         imap.send(b"DONE\r\n")
@@ -202,12 +203,10 @@ def read_until_exists(imap: imaplib.IMAP4) -> None:
 
 def pop3_on(server: Server, worker: int) -> poplib.POP3:
     """A POP3 connection accepted by `worker`."""
-    for _ in range(40):
+    with server.only(worker):
         pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=SECONDS)
-        if server.worker_of_port(pop.sock.getsockname()[1]) == worker:
-            return pop
-        pop.quit()
-    pytest.fail(f"no POP3 connection reached worker {worker}")
+    assert server.worker_of_port(pop.sock.getsockname()[1]) == worker
+    return pop
 
 
 def test_pop3_maildrop_lock_excludes_across_workers(server: Server) -> None:
@@ -229,13 +228,9 @@ def test_pop3_maildrop_lock_excludes_across_workers(server: Server) -> None:
 
 
 def test_a_message_queued_through_worker_1_is_delivered_at_once(server: Server) -> None:
-    for _ in range(40):
+    with server.only(1):
         smtp = smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=SECONDS)
-        if server.worker_of_port(smtp.sock.getsockname()[1]) == 1:
-            break
-        smtp.quit()
-    else:
-        pytest.fail("no submission connection reached worker 1")
+    assert server.worker_of_port(smtp.sock.getsockname()[1]) == 1
     with smtp:
         smtp.login(SENDER, PASSWORD)
         smtp.sendmail(SENDER, [REMOTE], message("outbound via 1", to=REMOTE))

@@ -40,19 +40,6 @@ class Server(ServedWorkers):
         host, port = smtp.sock.getsockname()[:2]
         return self.worker_of(host, port)
 
-    @contextlib.contextmanager
-    def only(self, worker: int) -> Iterator[None]:
-        """Let only `worker` accept: the other is stopped meanwhile. Datagrams sent to
-        it wait in its socket and are read first thing when it goes on."""
-        others = [pid for index, pid in self.worker_pids().items() if index != worker]
-        for pid in others:
-            os.kill(pid, signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            for pid in others:
-                os.kill(pid, signal.SIGCONT)
-
     def connect(self, source: str) -> smtplib.SMTP:
         """An SMTP client from `source` (any 127/8 address reaches the loopback)."""
         return smtplib.SMTP("127.0.0.1", self.port, timeout=SECONDS, source_address=(source, 0))

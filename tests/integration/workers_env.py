@@ -12,7 +12,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,21 @@ class ServedWorkers:
         found = re.findall(pattern, self.text())
         assert found, f"no session.start for {host}:{port}"
         return int(found[-1])
+
+    @contextlib.contextmanager
+    def only(self, worker: int) -> Iterator[None]:
+        """Let only `worker` accept: the others are stopped (SIGSTOP) meanwhile, so a
+        connection made inside lands on `worker` for certain. Hold it only while
+        connecting: a stopped worker may hold the SQLite write lock. Datagrams sent
+        to a stopped worker wait in its socket and are read when it goes on."""
+        others = [pid for index, pid in self.worker_pids().items() if index != worker]
+        for pid in others:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in others:
+                os.kill(pid, signal.SIGCONT)
 
     def wait_ready(self, workers: int = 2) -> None:
         for index in range(workers):
